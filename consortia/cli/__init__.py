@@ -1,0 +1,1 @@
+"""The `consortia` command: one sub-command module per noun (crypto, config, ...)."""

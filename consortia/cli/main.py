@@ -1,0 +1,45 @@
+"""Entry point of the `consortia` command.
+
+Each noun registers its sub-commands; a handler returns the exit code. Any deliberate
+Consortia error is printed as a message for a person (no traceback) and exits 1;
+usage mistakes exit 2, as argparse does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from consortia import __version__
+from consortia.cli import config_cmd, crypto_cmd
+from consortia.errors import ConsortiaError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="consortia",
+        description="Consortia: a consortium blockchain framework, wire-compatible with Hyperledger Fabric.",
+    )
+    parser.add_argument("--version", action="version", version=f"consortia {__version__}")
+    nouns = parser.add_subparsers(dest="noun", metavar="COMMAND", required=True)
+    crypto_cmd.register(nouns)
+    config_cmd.register(nouns)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except ConsortiaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Proposal responses: an endorser's signed statement of what a proposal did.
+
+    ProposalResponse{version 1, response, payload, endorsement{endorser, signature}}
+      payload = ProposalResponsePayload{proposal_hash, extension = ChaincodeAction{
+                  results (TxReadWriteSet), events, response, chaincode_id}}
+
+The endorser signs payload ‖ endorser-identity; every endorser of one transaction must
+have produced the same payload bytes.
+"""
+
+from __future__ import annotations
+
+from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2, proposal_response_pb2
+
+from consortia.msp.signing import SignedData
+from consortia.protoutil.envelope import decode
+from consortia.protoutil.proposal import UnpackedProposal
+from consortia.protoutil.signer import Signer
+
+
+def create_proposal_response(
+    proposal: UnpackedProposal,
+    *,
+    results: bytes,
+    response: proposal_response_pb2.Response,
+    chaincode_id: chaincode_pb2.ChaincodeID,
+    endorser: Signer,
+    event: chaincode_event_pb2.ChaincodeEvent | None = None,
+) -> proposal_response_pb2.ProposalResponse:
+    """Endorse: wrap the simulation results for `proposal` and sign them."""
+    action = proposal_pb2.ChaincodeAction(
+        results=results,
+        events=event.SerializeToString() if event is not None else b"",
+        response=response,
+        chaincode_id=chaincode_id,
+    )
+    payload = proposal_response_pb2.ProposalResponsePayload(
+        proposal_hash=proposal.hash, extension=action.SerializeToString()
+    ).SerializeToString()
+    endorser_bytes = endorser.serialize()
+    endorsement = proposal_response_pb2.Endorsement(
+        endorser=endorser_bytes, signature=endorser.sign(payload + endorser_bytes)
+    )
+    return proposal_response_pb2.ProposalResponse(
+        version=1,
+        response=proposal_response_pb2.Response(status=200, message="OK"),
+        payload=payload,
+        endorsement=endorsement,
+    )
+
+
+def endorsement_signed_data(payload: bytes, endorsement: proposal_response_pb2.Endorsement) -> SignedData:
+    """What an endorsement signature covers: the response payload bytes ‖ the endorser."""
+    return SignedData(
+        data=payload + endorsement.endorser, identity=endorsement.endorser, signature=endorsement.signature
+    )
+
+
+def unpack_response_payload(
+    payload: bytes,
+) -> tuple[proposal_response_pb2.ProposalResponsePayload, proposal_pb2.ChaincodeAction]:
+    prp = decode(proposal_response_pb2.ProposalResponsePayload, payload, "proposal response payload")
+    action = decode(proposal_pb2.ChaincodeAction, prp.extension, "chaincode action")
+    return prp, action
