@@ -70,9 +70,8 @@ class Identity:
     def public_key(self) -> ec.EllipticCurvePublicKey:
         key = self.certificate.public_key()
         if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
-            raise IdentityError(
-                f"identity of {self.msp_id} has a {type(key).__name__} key; expected ECDSA on P-256"
-            )
+            found = f"an EC key on {key.curve.name}" if isinstance(key, ec.EllipticCurvePublicKey) else f"a {type(key).__name__}"
+            raise IdentityError(f"identity of {self.msp_id} has {found}; expected ECDSA on P-256 (secp256r1)")
         return key
 
     @cached_property

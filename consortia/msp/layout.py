@@ -115,10 +115,12 @@ def load_signing_identity(msp_dir: str | Path, msp_id: str) -> SigningIdentity:
     )
     keystore = folder / "keystore"
     for path in sorted(keystore.iterdir()) if keystore.is_dir() else []:
+        if not path.is_file():
+            continue
         try:
             key = load_private_key_pem(path.read_bytes())
-        except ValueError:
-            continue
+        except (ValueError, TypeError):
+            continue  # not a key, another kind of key, or an encrypted one
         public = key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )

@@ -103,6 +103,8 @@ class MSP:
         Raises IdentityError saying why not. With `at`, every certificate of the chain
         must be within its validity period at that instant.
         """
+        if at is not None and at.tzinfo is None:
+            raise ValueError("validate(at=...) needs a timezone-aware datetime")
         cached = self._validated.get(identity.serialized)
         if cached is None:
             cached = self._validate_uncached(identity)

@@ -44,9 +44,11 @@ def sign(key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
 
 
 def verify_signature(public_key: ec.EllipticCurvePublicKey, signature: bytes, message: bytes) -> None:
-    """Check a DER ECDSA-SHA256 signature as Fabric does; raise SignatureError if it fails.
+    """Check a DER ECDSA-SHA256 signature; raise SignatureError if it fails.
 
-    The DER must be exact (no trailing bytes), r and s positive, and s in low-S form.
+    As Fabric: r and s positive, s in low-S form. Stricter than Fabric in one respect:
+    bytes after the DER sequence are refused (Fabric's decoder ignores them), so a
+    signature has exactly one accepted encoding. Every Fabric client signs plain DER.
     """
     try:
         r, s = decode_dss_signature(signature)
