@@ -121,6 +121,9 @@ def _staged(final: Path) -> Iterator[Path]:
     build = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
         yield build
+        # Like cryptogen: folders readable by all (certificates are public), keys 0600.
+        for folder in (build, *(p for p in build.rglob("*") if p.is_dir())):
+            folder.chmod(0o755)
         if final.exists():
             shutil.rmtree(final)
         os.replace(build, final)
@@ -142,8 +145,14 @@ class _Generator:
         """The org's layout and CAs, creating the CAs and org MSP if they are missing."""
         layout = self.crypto.org(msp_id)
         if layout.ca_cert.exists() and layout.tlsca_cert.exists():
-            self.report.kept.append(self._rel(layout.root / "ca"))
-            return layout, _load_ca(layout.ca_cert), _load_ca(layout.tlsca_cert)
+            ca, tlsca = _load_ca(layout.ca_cert), _load_ca(layout.tlsca_cert)
+            if (layout.msp_dir / "cacerts").is_dir():
+                self.report.kept.append(self._rel(layout.root / "ca"))
+            else:
+                with _staged(layout.msp_dir) as build:
+                    _write_msp(build, layout, ca, tlsca)
+                self.report.created.append(self._rel(layout.msp_dir))
+            return layout, ca, tlsca
         ca = CertificateAuthority.create(f"ca.{layout.domain}", layout.domain)
         tlsca = CertificateAuthority.create(f"tlsca.{layout.domain}", layout.domain)
         # Identities issued by CAs that are gone cannot be kept: the org starts over.

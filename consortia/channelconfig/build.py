@@ -95,7 +95,10 @@ def build_channel_config(network: Network, channel_name: str, crypto_root: str |
             identity = load_signing_identity(node_dir / "msp", o).identity
             tls_cert = (node_dir / "tls" / "server.crt").read_bytes()
         except (OSError, IdentityError) as exc:
-            raise ConfigError([f"crypto material of orderer {node.name} is missing or broken under {node_dir}: {exc}"]) from exc
+            raise ConfigError([
+                f"crypto material of orderer {node.name} is missing or broken under {node_dir}: {exc} "
+                "(run consortia crypto generate)"
+            ]) from exc
         consenters.append(cc.Consenter(
             name=f"{node.name}.{orderer.domain}", host=network.host, port=ports[(o, node.name)].listen,
             msp_id=o, identity=identity.certificate_pem, server_tls_cert=tls_cert, client_tls_cert=tls_cert,

@@ -173,9 +173,11 @@ class Network:
     def node_ports(self) -> dict[tuple[str, str], NodePorts]:
         """Ports of every node, keyed by (MSP id, node name): orderers first, then peers.
 
-        A node that sets `port` listens there and takes the three ports after it; the
-        others take consecutive blocks of ten from `base_port`, skipping none, so two
-        networks with base ports far enough apart never collide.
+        The node at position k (orderers first, then each org's peers in order) takes
+        the block of ten ports at `base_port + 10 * k` (listen, admin, chaincode or
+        cluster, operations), unless it sets `port`: then it takes `port` and the three
+        after it, and its block stays unused. Two networks whose base ports are far
+        enough apart never collide.
         """
         nodes: list[tuple[str, str, int | None]] = [
             (self.orderer.msp_id, n.name, n.port) for n in self.orderer.nodes

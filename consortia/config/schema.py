@@ -168,7 +168,8 @@ class _Builder:
                 return None
             return value
         if target in (Duration, ByteSize):
-            if isinstance(value, int) and not isinstance(value, bool):
+            # A plain number is milliseconds or bytes; a negative one is refused like "-1ms".
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
                 return target(value)
             try:
                 return target.parse(str(node.value))
