@@ -48,11 +48,13 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def _check_lifetime(cert: x509.Certificate, at: dt.datetime, what: str) -> None:
+def _outside_lifetime(cert: x509.Certificate, at: dt.datetime) -> str | None:
+    """Why `cert` is not valid at `at`, or None when it is."""
     if at < cert.not_valid_before_utc:
-        raise IdentityError(f"{what} is not valid before {cert.not_valid_before_utc.isoformat()}")
+        return f"is not valid before {cert.not_valid_before_utc.isoformat()}"
     if at > cert.not_valid_after_utc:
-        raise IdentityError(f"{what} expired at {cert.not_valid_after_utc.isoformat()}")
+        return f"expired at {cert.not_valid_after_utc.isoformat()}"
+    return None
 
 
 class MSP:
@@ -113,9 +115,13 @@ class MSP:
             self._validated[identity.serialized] = cached
         chain, role = cached
         if at is not None:
-            _check_lifetime(identity.certificate, at, f"certificate of {identity.common_name or 'identity'} ({self.msp_id})")
+            problem = _outside_lifetime(identity.certificate, at)
+            if problem:
+                raise IdentityError(f"certificate of {identity.common_name or 'identity'} ({self.msp_id}) {problem}")
             for ca in chain:
-                _check_lifetime(ca, at, f"CA certificate {ca.subject.rfc4514_string()} of {self.msp_id}")
+                problem = _outside_lifetime(ca, at)
+                if problem:
+                    raise IdentityError(f"CA certificate {ca.subject.rfc4514_string()} of {self.msp_id} {problem}")
         return role
 
     def _validate_uncached(self, identity: Identity) -> tuple[tuple[x509.Certificate, ...], Role]:

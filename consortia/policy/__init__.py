@@ -12,7 +12,7 @@ from consortia.policy.envelope import (
     to_envelope,
     to_policy_proto,
 )
-from consortia.policy.evaluate import CompiledPolicy, PrincipalChecker, evaluate
+from consortia.policy.evaluation import CompiledPolicy, PrincipalChecker, evaluate
 from consortia.policy.manager import PolicyGroup, PolicyManager, Verdict
 from consortia.policy.model import ImplicitMeta, MetaRule, OutOf, Policy, Principal, SignatureRule, principals_of
 from consortia.policy.parser import parse_policy, parse_signature_policy

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 
 from consortia.errors import PolicyError
 from consortia.msp.identity import Identity
-from consortia.policy.evaluate import CompiledPolicy, PrincipalChecker
+from consortia.policy.evaluation import CompiledPolicy, PrincipalChecker
 from consortia.policy.model import ImplicitMeta, Policy, SignatureRule
 
 ROOT = "Channel"
 _COMPILED_CACHE_SIZE = 1024
+_VERDICT_CACHE_SIZE = 8192
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class PolicyManager:
         self._root = root
         self._checker = checker
         self._compiled: dict[SignatureRule, CompiledPolicy] = {}
+        self._verdicts: dict[tuple[str, frozenset[bytes]], Verdict] = {}
 
     def get(self, path: str) -> tuple[PolicyGroup, Policy]:
         """The group holding the policy at `path`, and the policy. PolicyError if none."""
@@ -69,9 +71,21 @@ class PolicyManager:
         return group, policy
 
     def evaluate(self, path: str, identities: Sequence[Identity]) -> Verdict:
-        """Evaluate the policy at `path` over already verified identities."""
-        group, policy = self.get(path)
-        return self._evaluate(group, policy, path, identities)
+        """Evaluate the policy at `path` over already verified identities.
+
+        Verdicts are cached by path and signer set: the tree never changes (a new
+        channel config makes a new manager) and neither does what a set of identities
+        satisfies, so the many envelopes of the same few creators cost one evaluation.
+        """
+        key = (path, frozenset(i.serialized for i in identities))
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            group, policy = self.get(path)
+            verdict = self._evaluate(group, policy, path, identities)
+            if len(self._verdicts) >= _VERDICT_CACHE_SIZE:
+                self._verdicts.pop(next(iter(self._verdicts)))
+            self._verdicts[key] = verdict
+        return verdict
 
     def check(self, path: str, identities: Sequence[Identity]) -> None:
         """Like `evaluate`, but raise PolicyError naming the policy when it is not satisfied."""

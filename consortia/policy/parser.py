@@ -19,7 +19,7 @@ from consortia.msp.identity import Role
 from consortia.policy.model import ImplicitMeta, MetaRule, OutOf, Policy, Principal, SignatureRule
 
 _ROLES = {role.label: role for role in Role}
-_PRINCIPAL = re.compile(r"^([A-Za-z0-9.\-]+)\.([A-Za-z]+)$")
+_PRINCIPAL = re.compile(r"([A-Za-z0-9.\-]+)\.([A-Za-z]+)")
 _META = re.compile(r"^\s*(ANY|ALL|MAJORITY)\s+([A-Za-z][A-Za-z0-9_\-]*)\s*$")
 _MAX_DEPTH = 32
 
@@ -65,7 +65,7 @@ class _Parser:
         if end < 0:
             raise self.fail("unterminated quoted principal", start)
         body = self.text[start + 1 : end]
-        match = _PRINCIPAL.match(body)
+        match = _PRINCIPAL.fullmatch(body)
         if not match:
             raise self.fail(f"{body!r} is not a principal: expected 'MSPID.role'", start)
         msp_id, role_name = match.groups()
@@ -92,7 +92,7 @@ class _Parser:
         if kind == "outof":
             self.skip_space()
             count_pos = self.pos
-            digits = re.match(r"-?\d+", self.text[self.pos :])
+            digits = re.match(r"-?[0-9]+", self.text[self.pos :])
             if not digits:
                 raise self.fail(f"{name} needs a count first, as in OutOf(2, 'A.peer', 'B.peer')")
             count = int(digits.group())

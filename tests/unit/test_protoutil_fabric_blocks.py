@@ -17,7 +17,7 @@ from consortia.errors import MessageError, SignatureError
 from consortia.msp.identity import deserialize_identity
 from consortia.msp.signing import SignedData, verify_signed_data
 from consortia.policy import parse_signature_policy
-from consortia.policy.evaluate import CompiledPolicy
+from consortia.policy.evaluation import CompiledPolicy
 from consortia.protoutil import block as blocks
 from consortia.protoutil.proposal import proposal_hash
 from consortia.protoutil.transaction import unpack_transaction
