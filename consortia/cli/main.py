@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from consortia import __version__
-from consortia.cli import config_cmd, crypto_cmd
+from consortia.cli import channel_cmd, config_cmd, crypto_cmd, node_cmd
 from consortia.errors import ConsortiaError
 
 
@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     nouns = parser.add_subparsers(dest="noun", metavar="COMMAND", required=True)
     crypto_cmd.register(nouns)
     config_cmd.register(nouns)
+    channel_cmd.register(nouns)
+    node_cmd.register(nouns, "orderer")
     return parser
 
 
@@ -35,6 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except ConsortiaError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error:{where}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

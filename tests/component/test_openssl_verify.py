@@ -12,14 +12,7 @@ import pytest
 
 from consortia.config.network import Network
 from consortia.cryptogen import generate
-from tests.unit.test_cryptogen import (  # noqa: F401 - fixtures
-    IdentityDir,
-    carbon,
-    carbon_crypto,
-    carbon_identities,
-    minimal,
-    org_dirs,
-)
+from tests.support.crypto_layout import IdentityDir, org_dirs
 
 pytestmark = pytest.mark.component
 

@@ -17,7 +17,6 @@ import dataclasses
 import shutil
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,86 +26,17 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from consortia.channelconfig.build import build_channel_config
 from consortia.channelconfig.bundle import ChannelBundle
-from consortia.config.network import Network, User, load_network
+from consortia.config.network import Network, User
 from consortia.cryptogen import generate
 from consortia.errors import ConfigError, IdentityError
 from consortia.msp.identity import Identity, Role
 from consortia.msp.layout import load_msp, load_signing_identity
 from consortia.msp.signing import verify_signature
 from consortia.protos.v1 import channel_config_pb2 as cc
-from tests.conftest import REPO
+from tests.support.crypto_layout import IdentityDir, org_dirs
 
 pytestmark = pytest.mark.unit
 
-
-
-# --- expected layout, independent of the code under test -----------------------------
-
-
-@dataclass(frozen=True)
-class OrgDir:
-    msp_id: str
-    domain: str
-    root: Path
-
-    @property
-    def ca_cert(self) -> Path:
-        return self.root / "ca" / f"ca.{self.domain}-cert.pem"
-
-    @property
-    def tlsca_cert(self) -> Path:
-        return self.root / "tlsca" / f"tlsca.{self.domain}-cert.pem"
-
-
-@dataclass(frozen=True)
-class IdentityDir:
-    org: OrgDir
-    folder: Path
-    common_name: str
-    role: Role
-    attributes: dict[str, str]
-
-    @property
-    def server(self) -> bool:
-        return self.role in (Role.PEER, Role.ORDERER)
-
-    @property
-    def signcert(self) -> Path:
-        return self.folder / "msp" / "signcerts" / f"{self.common_name}-cert.pem"
-
-    @property
-    def tls_cert(self) -> Path:
-        return self.folder / "tls" / ("server.crt" if self.server else "client.crt")
-
-
-def org_dirs(network: Network, root: Path) -> list[OrgDir]:
-    orderer = network.orderer
-    return [
-        OrgDir(orderer.msp_id, orderer.domain, root / "ordererOrganizations" / orderer.domain),
-        *(OrgDir(o.msp_id, o.domain, root / "peerOrganizations" / o.domain) for o in network.organizations),
-    ]
-
-
-def identity_dirs(network: Network, root: Path) -> list[IdentityDir]:
-    orgs = {o.msp_id: o for o in org_dirs(network, root)}
-    found: list[IdentityDir] = []
-
-    def add(org: OrgDir, kind: str, name: str, role: Role, attributes: dict[str, str] | None = None) -> None:
-        cn = f"{name}@{org.domain}" if kind == "users" else f"{name}.{org.domain}"
-        found.append(IdentityDir(org, org.root / kind / cn, cn, role, attributes or {}))
-
-    orderer = orgs[network.orderer.msp_id]
-    for node in network.orderer.nodes:
-        add(orderer, "orderers", node.name, Role.ORDERER)
-    add(orderer, "users", "Admin", Role.ADMIN)
-    for spec in network.organizations:
-        org = orgs[spec.msp_id]
-        for peer in spec.peers:
-            add(org, "peers", peer.name, Role.PEER)
-        add(org, "users", "Admin", Role.ADMIN)
-        for user in spec.users:
-            add(org, "users", user.name, Role.CLIENT, user.attributes)
-    return found
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -115,32 +45,6 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 def signing_identity_of(ident: IdentityDir) -> Identity:
     return load_signing_identity(ident.folder / "msp", ident.org.msp_id).identity
-
-
-# --- fixtures -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def minimal() -> Network:
-    return load_network(REPO / "network-config" / "minimal.yaml")
-
-
-@pytest.fixture(scope="module")
-def carbon() -> Network:
-    return load_network(REPO / "network-config" / "carbon-market.yaml")
-
-
-@pytest.fixture(scope="module")
-def carbon_crypto(carbon: Network, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Carbon-market material, generated once and only read by the tests that use it."""
-    out = tmp_path_factory.mktemp("carbon-crypto")
-    generate(carbon, out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def carbon_identities(carbon: Network, carbon_crypto: Path) -> list[IdentityDir]:
-    return identity_dirs(carbon, carbon_crypto)
 
 
 # --- layout ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from consortia.errors import PolicyError
-from consortia.msp.identity import Identity
+from consortia.msp.identity import Identity, Role
 from consortia.msp.manager import MSPManager
 from consortia.policy import (
     CompiledPolicy,

@@ -1,0 +1,93 @@
+"""Configuration of one node process (`consortia orderer start --config FILE`).
+
+    msp_id: OrdererMSP
+    msp_dir: crypto-config/ordererOrganizations/.../orderers/orderer0.../msp
+    listen: 127.0.0.1:7050          # Broadcast and Deliver (peers: Endorser, Gateway, Deliver)
+    admin_listen: 127.0.0.1:7051    # the Admin service (join, list, remove channels)
+    data_dir: data/orderer0
+    tls:
+      enabled: false
+      cert: .../tls/server.crt
+      key: .../tls/server.key
+      client_auth: false            # mutual TLS: clients must present a certificate
+      client_root_cas: [.../tls/ca.crt]
+
+Paths are relative to the file. `load_orderer_config` validates everything up front,
+so a node refuses to start on a mistake instead of failing later.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from consortia.config.schema import Duration, Problems, load
+
+_ADDRESS = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})$")
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """'host:port' -> (host, port); ValueError naming the problem."""
+    match = _ADDRESS.match(address)
+    if not match or not 0 < int(match.group("port")) < 65536:
+        raise ValueError(f"expected host:port with a port from 1 to 65535, found {address!r}")
+    return match.group("host"), int(match.group("port"))
+
+
+@dataclass(frozen=True)
+class TLSSettings:
+    enabled: bool = False
+    cert: Path | None = None
+    key: Path | None = None
+    client_auth: bool = False
+    client_root_cas: list[Path] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OrdererNodeConfig:
+    msp_id: str
+    msp_dir: Path
+    listen: str
+    admin_listen: str
+    data_dir: Path
+    tls: TLSSettings = field(default_factory=TLSSettings)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # How far a request's timestamp may be from this node's clock.
+    time_window: Duration = Duration(15 * 60 * 1000)
+
+
+def _check_tls(tls: TLSSettings, problems: Problems) -> None:
+    if not tls.enabled:
+        return
+    for name in ("cert", "key"):
+        path = getattr(tls, name)
+        if path is None:
+            problems.add(f"tls.{name}", "is required when TLS is enabled")
+        elif not path.is_file():
+            problems.add(f"tls.{name}", f"file {path} does not exist")
+    if tls.client_auth and not tls.client_root_cas:
+        problems.add("tls.client_root_cas", "mutual TLS needs at least one client root CA file")
+    for index, path in enumerate(tls.client_root_cas):
+        if not path.is_file():
+            problems.add(f"tls.client_root_cas[{index}]", f"file {path} does not exist")
+
+
+def _check_common(config: OrdererNodeConfig, problems: Problems) -> None:
+    addresses = {}
+    for name in ("listen", "admin_listen"):
+        try:
+            addresses[name] = split_address(getattr(config, name))
+        except ValueError as exc:
+            problems.add(name, str(exc))
+    if len(set(addresses.values())) < len(addresses):
+        problems.add("admin_listen", "must differ from listen")
+    if not (config.msp_dir / "signcerts").is_dir():
+        problems.add("msp_dir", f"{config.msp_dir} is not an MSP folder with signcerts/ (run consortia crypto generate)")
+    _check_tls(config.tls, problems)
+
+
+def load_orderer_config(path: str | Path) -> OrdererNodeConfig:
+    config, _ = load(path, OrdererNodeConfig, _check_common)
+    return config

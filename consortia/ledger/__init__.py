@@ -1,0 +1,1 @@
+"""Storage shared by the nodes: the append-only block store, the source of truth."""

@@ -1,0 +1,179 @@
+"""A small network for orderer tests: crypto material, genesis blocks, one orderer process,
+and signed envelopes of the kinds the tests need."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fabric_protos.common import common_pb2
+from fabric_protos.orderer import ab_pb2, ab_pb2_grpc
+from fabric_protos.peer import chaincode_pb2, proposal_response_pb2
+
+from consortia import adminclient, cryptogen
+from consortia.channelconfig.build import build_channel_config
+from consortia.channelconfig.genesis import genesis_block
+from consortia.config.network import Network, load_network
+from consortia.grpcutil import channel
+from consortia.msp.layout import load_signing_identity
+from consortia.msp.signing import SigningIdentity
+from consortia.protoutil.envelope import create_signed_envelope
+from consortia.protoutil.proposal import create_proposal, sign_proposal, unpack_proposal
+from consortia.protoutil.response import create_proposal_response
+from consortia.protoutil.transaction import create_signed_transaction
+from tests.support.processes import NodeProcess, free_port_block
+
+# Org1 and Org2 are members of channel "ch1"; Org3 is in the network but not the channel.
+NETWORK: dict[str, Any] = {
+    "name": "ordertest",
+    "organizations": [
+        {"name": f"Org{i}", "msp_id": f"Org{i}MSP", "domain": f"org{i}.example.com"} for i in (1, 2, 3)
+    ],
+    "orderer": {"name": "Orderer", "msp_id": "OrdererMSP", "domain": "orderer.example.com"},
+    "consensus": {"type": "solo", "batch": {"max_message_count": 10, "preferred_max_bytes": "64 KB",
+                                              "absolute_max_bytes": "256 KB", "timeout": "300ms"}},
+    "channels": [
+        {"name": "ch1", "organizations": ["Org1MSP", "Org2MSP"]},
+        {"name": "ch2", "organizations": ["Org1MSP", "Org3MSP"]},
+    ],
+}
+
+OLDEST = ab_pb2.SeekPosition(oldest=ab_pb2.SeekOldest())
+NEWEST = ab_pb2.SeekPosition(newest=ab_pb2.SeekNewest())
+
+
+def position(number: int) -> ab_pb2.SeekPosition:
+    return ab_pb2.SeekPosition(specified=ab_pb2.SeekSpecified(number=number))
+
+
+class OrdererNetwork:
+    def __init__(self, root: Path, overrides: dict[str, Any] | None = None, *, tls: bool = False,
+                 mutual_tls: bool = False) -> None:
+        self.root = root
+        self._genesis: dict[str, bytes] = {}
+        spec = {**NETWORK, **(overrides or {})}
+        orgs = len(spec["organizations"])
+        spec["base_port"] = free_port_block(10 * (orgs + 1))
+        self.network_file = root / "network.yaml"
+        self.network_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+        self.network: Network = load_network(self.network_file)
+        self.crypto = root / "crypto"
+        cryptogen.generate(self.network, self.crypto)
+        self.layout = cryptogen.CryptoLayout(self.crypto, self.network)
+        ports = self.network.node_ports()[("OrdererMSP", "orderer0")]
+        self.address = f"127.0.0.1:{ports.listen}"
+        self.admin_address = f"127.0.0.1:{ports.admin}"
+        config = {
+            "msp_id": "OrdererMSP",
+            "msp_dir": str(self.layout.org("OrdererMSP").node_dir("orderer0") / "msp"),
+            "listen": self.address,
+            "admin_listen": self.admin_address,
+            "data_dir": str(root / "orderer-data"),
+            "log_level": "DEBUG",
+        }
+        node_tls = self.layout.org("OrdererMSP").node_dir("orderer0") / "tls"
+        self.tls_ca = (node_tls / "ca.crt").read_bytes() if tls else None
+        if tls:
+            config["tls"] = {
+                "enabled": True, "cert": str(node_tls / "server.crt"), "key": str(node_tls / "server.key"),
+                "client_auth": mutual_tls,
+                "client_root_cas": [str(self.layout.org(m).root / "tlsca" / f"tlsca.{self.layout.org(m).domain}-cert.pem")
+                                    for m in ("Org1MSP", "Org2MSP", "OrdererMSP")] if mutual_tls else [],
+            }
+        config_file = root / "orderer.yaml"
+        config_file.write_text(yaml.safe_dump(config))
+        client_tls = self.layout.org("Org1MSP").user_dir("User1") / "tls"
+        self.client_tls: dict[str, bytes | None] = {
+            "root_ca": self.tls_ca,
+            "client_cert": (client_tls / "client.crt").read_bytes() if mutual_tls else None,
+            "client_key": (client_tls / "client.key").read_bytes() if mutual_tls else None,
+        }
+        self.orderer = NodeProcess(
+            "orderer0", "orderer", config_file, self.address, root / "orderer0.log",
+            tls=(self.tls_ca, self.client_tls["client_cert"], self.client_tls["client_key"]) if self.tls_ca else None,
+        )
+
+    def genesis(self, channel_id: str) -> bytes:
+        """The channel's genesis block (made once, so every join hands over the same bytes)."""
+        if channel_id not in self._genesis:
+            block = genesis_block(build_channel_config(self.network, channel_id, self.crypto))
+            self._genesis[channel_id] = bytes(block.SerializeToString())
+        return self._genesis[channel_id]
+
+    def identity(self, msp_id: str, who: str = "User1") -> SigningIdentity:
+        org = self.layout.org(msp_id)
+        folder = org.node_dir(who) if who.startswith(("peer", "orderer")) else org.user_dir(who)
+        return load_signing_identity(folder / "msp", msp_id)
+
+    def admin(self, msp_id: str = "OrdererMSP") -> adminclient.AdminTarget:
+        return adminclient.AdminTarget(
+            self.admin_address, self.identity(msp_id, "Admin"), tls_ca=self.client_tls["root_ca"],
+            client_cert=self.client_tls["client_cert"], client_key=self.client_tls["client_key"], timeout=10,
+        )
+
+    async def join(self, channel_id: str) -> None:
+        await adminclient.join_channel(self.admin(), self.genesis(channel_id))
+
+    def transaction(self, channel_id: str, client: SigningIdentity, endorser: SigningIdentity,
+                    payload: bytes = b"") -> common_pb2.Envelope:
+        """A correctly signed endorser transaction (its content does not matter to an orderer)."""
+        proposal, _ = create_proposal(channel_id, "basic", [b"put", payload], client.serialize())
+        unpacked = unpack_proposal(sign_proposal(proposal, client))
+        response = create_proposal_response(
+            unpacked, results=payload, response=proposal_response_pb2.Response(status=200),
+            chaincode_id=chaincode_pb2.ChaincodeID(name="basic", version="1"), endorser=endorser,
+        )
+        return create_signed_transaction(unpacked, [response], client)
+
+    def seek(self, channel_id: str, signer: SigningIdentity, start: ab_pb2.SeekPosition,
+             stop: ab_pb2.SeekPosition, *, fail_if_not_ready: bool = False) -> common_pb2.Envelope:
+        info = ab_pb2.SeekInfo(
+            start=start, stop=stop,
+            behavior=ab_pb2.SeekInfo.FAIL_IF_NOT_READY if fail_if_not_ready else ab_pb2.SeekInfo.BLOCK_UNTIL_READY,
+        )
+        return create_signed_envelope(common_pb2.DELIVER_SEEK_INFO, channel_id, signer, info.SerializeToString())
+
+    async def broadcast(self, envelopes: Sequence[common_pb2.Envelope | bytes]) -> list[ab_pb2.BroadcastResponse]:
+        """Send envelopes on one stream; the answers, in order."""
+
+        async def requests() -> AsyncIterator[bytes]:
+            for envelope in envelopes:
+                yield envelope if isinstance(envelope, bytes) else envelope.SerializeToString()
+
+        async with channel(self.address, **self.client_tls) as ch:
+            call = ch.stream_stream(
+                "/orderer.AtomicBroadcast/Broadcast",
+                request_serializer=lambda raw: raw,
+                response_deserializer=ab_pb2.BroadcastResponse.FromString,
+            )
+            return [response async for response in call(requests(), timeout=60)]
+
+    async def deliver(
+        self, *requests: common_pb2.Envelope, timeout: float = 30,
+        on_block: Callable[[common_pb2.Block], None] | None = None,
+    ) -> tuple[list[common_pb2.Block], list[int]]:
+        """Blocks and statuses the orderer sends for the requests (sent one after another).
+
+        `on_block` sees each block the moment it arrives.
+        """
+        blocks: list[common_pb2.Block] = []
+        statuses: list[int] = []
+        async with channel(self.address, **self.client_tls) as ch:
+            stub = ab_pb2_grpc.AtomicBroadcastStub(ch)
+
+            async def send() -> AsyncIterator[common_pb2.Envelope]:
+                for request in requests:
+                    yield request
+
+            async for response in stub.Deliver(send(), timeout=timeout):
+                if response.HasField("block"):
+                    blocks.append(response.block)
+                    if on_block is not None:
+                        on_block(response.block)
+                else:
+                    statuses.append(response.status)
+                    if len(statuses) == len(requests):
+                        break
+        return blocks, statuses

@@ -1,0 +1,143 @@
+"""Real node processes for integration tests: start, wait for health, kill, show logs.
+
+Each test run takes free loopback ports of its own, writes its node's configuration
+into the test's temporary folder, and waits for readiness with a deadline instead of
+sleeping. The logs of every node a failed test started are printed with the failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+STARTED: list[NodeProcess] = []
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports free on 127.0.0.1 right now (all bound at once, so they are distinct)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def free_port_block(size: int, attempts: int = 200) -> int:
+    """A base port such that base .. base+size-1 are all free on 127.0.0.1 right now."""
+    import random
+
+    for _ in range(attempts):
+        base = random.randrange(20000, 60000 - size)
+        sockets = []
+        try:
+            for port in range(base, base + size):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError(f"no block of {size} free ports found")
+
+
+@dataclass
+class NodeProcess:
+    name: str
+    module: str  # "orderer" or "peer"
+    config: Path
+    address: str
+    log_path: Path
+    # TLS root CA and optional client pair for the health check, when the node uses TLS.
+    tls: tuple[bytes, bytes | None, bytes | None] | None = None
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self, timeout: float = 20.0) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", self.module, "--config", str(self.config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        log.close()
+        if self not in STARTED:
+            STARTED.append(self)
+        self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                with self._channel() as channel:
+                    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+                last = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+            except grpc.RpcError as exc:
+                last = exc.code().name
+            time.sleep(0.05)
+        raise TimeoutError(f"{self.name} not healthy after {timeout}s ({last}):\n{self.tail()}")
+
+    def _channel(self) -> grpc.Channel:
+        if self.tls is None:
+            return grpc.insecure_channel(self.address)
+        root, cert, key = self.tls
+        return grpc.secure_channel(self.address, grpc.ssl_channel_credentials(root, key, cert))
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """Graceful stop (SIGTERM); returns the exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        """kill -9: no chance to clean up."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def tail(self, lines: int = 60) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join(text[-lines:])
+
+
+def report_and_reap(failed: bool) -> str:
+    """Kill every node still running; return their logs if the test failed."""
+    out = []
+    for node in STARTED:
+        if failed:
+            out.append(f"----- log of {node.name} ({node.log_path}) -----\n{node.tail(120)}")
+        node.kill()
+    STARTED.clear()
+    return "\n".join(out)
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    """Run a coroutine from a synchronous test."""
+    return asyncio.run(coro)
