@@ -12,18 +12,24 @@ send another request on the same stream.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from fabric_protos.common import common_pb2
 from fabric_protos.orderer import ab_pb2
+from google.protobuf.message import DecodeError
 
+from consortia.channelconfig.bundle import ChannelBundle
 from consortia.errors import ConsortiaError, IdentityError, MessageError, PolicyError, SignatureError
 from consortia.msp.identity import Identity, Role
 from consortia.msp.signing import verify_signed_data
 from consortia.protoutil.envelope import UnpackedEnvelope, decode, unpack_envelope
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIME_WINDOW = dt.timedelta(minutes=15)
 FOREVER = 2**64 - 1
@@ -41,6 +47,23 @@ class DeliverRefused(ConsortiaError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class HeightNotifier:
+    """Lets coroutines wait until a channel reaches a height."""
+
+    def __init__(self, height: int) -> None:
+        self.height = height
+        self._changed = asyncio.Event()
+
+    def advance(self, height: int) -> None:
+        self.height = height
+        event, self._changed = self._changed, asyncio.Event()
+        event.set()
+
+    async def wait_for(self, height: int) -> None:
+        while self.height < height:
+            await self._changed.wait()
 
 
 class BlockSource(Protocol):
@@ -179,3 +202,62 @@ async def stream_blocks(
         if number >= stop:
             return
         number += 1
+
+
+class DeliverableChannel(BlockSource, Protocol):
+    """A channel a node serves: its blocks and its configuration (for the access check)."""
+
+    @property
+    def bundle(self) -> ChannelBundle: ...
+
+
+Ch = TypeVar("Ch", bound=DeliverableChannel)
+
+
+async def serve_request(
+    envelope: common_pb2.Envelope,
+    lookup: Callable[[str], Ch | None],
+    readers: str,
+    window: dt.timedelta,
+    send: Callable[[common_pb2.Block, Ch], Awaitable[None]],
+) -> None:
+    """Serve one seek request of a Deliver stream: parse it, find the channel, check the
+    creator against the `readers` policy, stream the blocks. DeliverRefused with the
+    status otherwise."""
+    now = dt.datetime.now(dt.timezone.utc)
+    request = parse_request(envelope, now, window)
+    channel = lookup(request.channel_id)
+    if channel is None:
+        raise DeliverRefused(NOT_FOUND, f"channel {request.channel_id!r} is not served here")
+    authorize(request, channel.bundle.msp_manager, channel.bundle.policies, readers, now)
+
+    async def send_block(block: common_pb2.Block) -> None:
+        await send(block, channel)
+
+    await stream_blocks(request.seek, channel, send_block)
+
+
+async def serve_stream(
+    requests: AsyncIterator[bytes],
+    serve_one: Callable[[common_pb2.Envelope], Awaitable[None]],
+    write_status: Callable[[int], Awaitable[None]],
+) -> None:
+    """Answer the seek requests of one Deliver stream, one after another.
+
+    Each request ends with a status; any status but SUCCESS also ends the stream, as in
+    Fabric. Requests arrive as raw bytes so that garbage gets BAD_REQUEST, not a
+    transport error.
+    """
+    async for raw in requests:
+        status = SUCCESS
+        try:
+            await serve_one(common_pb2.Envelope.FromString(raw))
+        except DecodeError:
+            status = BAD_REQUEST
+            log.info("deliver request is not an Envelope")
+        except DeliverRefused as exc:
+            status = exc.status
+            log.info("deliver ended with %s: %s", common_pb2.Status.Name(status), exc)
+        await write_status(status)
+        if status != SUCCESS:
+            return

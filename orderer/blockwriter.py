@@ -12,28 +12,12 @@ import logging
 
 from fabric_protos.common import common_pb2
 
+from consortia.delivery import HeightNotifier
 from consortia.ledger.blockstore import BlockStore
 from consortia.protoutil import block as blocks
 from consortia.protoutil.signer import Signer
 
 log = logging.getLogger(__name__)
-
-
-class HeightNotifier:
-    """Lets coroutines wait until a channel reaches a height."""
-
-    def __init__(self, height: int) -> None:
-        self.height = height
-        self._changed = asyncio.Event()
-
-    def advance(self, height: int) -> None:
-        self.height = height
-        event, self._changed = self._changed, asyncio.Event()
-        event.set()
-
-    async def wait_for(self, height: int) -> None:
-        while self.height < height:
-            await self._changed.wait()
 
 
 RECENT_BLOCKS = 8

@@ -17,7 +17,8 @@ from consortia.errors import ConfigError
 from consortia.ledger.blockstore import BlockStore
 from consortia.protoutil.signer import Signer
 from orderer.blockcutter import BatchLimits, BlockCutter
-from orderer.blockwriter import BlockWriter, HeightNotifier
+from consortia.delivery import HeightNotifier
+from orderer.blockwriter import BlockWriter
 from orderer.consensus import Chain
 from orderer.consensus.solo import SoloChain
 

@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_cmd.register(nouns)
     channel_cmd.register(nouns)
     node_cmd.register(nouns, "orderer")
+    node_cmd.register(nouns, "peer")
     return parser
 
 

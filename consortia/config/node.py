@@ -1,4 +1,4 @@
-"""Configuration of one node process (`consortia orderer start --config FILE`).
+"""Configuration of one node process (`consortia orderer|peer start --config FILE`).
 
     msp_id: OrdererMSP
     msp_dir: crypto-config/ordererOrganizations/.../orderers/orderer0.../msp
@@ -46,7 +46,9 @@ class TLSSettings:
 
 
 @dataclass(frozen=True)
-class OrdererNodeConfig:
+class NodeConfig:
+    """What every node is told: who it is, where it listens, where it keeps data."""
+
     msp_id: str
     msp_dir: Path
     listen: str
@@ -56,6 +58,17 @@ class OrdererNodeConfig:
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # How far a request's timestamp may be from this node's clock.
     time_window: Duration = Duration(15 * 60 * 1000)
+
+
+@dataclass(frozen=True)
+class OrdererNodeConfig(NodeConfig):
+    pass
+
+
+@dataclass(frozen=True)
+class PeerNodeConfig(NodeConfig):
+    # Longest wait between attempts to reach an orderer when pulling blocks.
+    max_pull_backoff: Duration = Duration(5000)
 
 
 def _check_tls(tls: TLSSettings, problems: Problems) -> None:
@@ -74,7 +87,7 @@ def _check_tls(tls: TLSSettings, problems: Problems) -> None:
             problems.add(f"tls.client_root_cas[{index}]", f"file {path} does not exist")
 
 
-def _check_common(config: OrdererNodeConfig, problems: Problems) -> None:
+def _check_common(config: NodeConfig, problems: Problems) -> None:
     addresses = {}
     for name in ("listen", "admin_listen"):
         try:
@@ -90,4 +103,9 @@ def _check_common(config: OrdererNodeConfig, problems: Problems) -> None:
 
 def load_orderer_config(path: str | Path) -> OrdererNodeConfig:
     config, _ = load(path, OrdererNodeConfig, _check_common)
+    return config
+
+
+def load_peer_config(path: str | Path) -> PeerNodeConfig:
+    config, _ = load(path, PeerNodeConfig, _check_common)
     return config

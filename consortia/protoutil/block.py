@@ -135,6 +135,17 @@ def set_transactions_filter(block: common_pb2.Block, codes: Sequence[int]) -> No
     block.metadata.metadata[TRANSACTIONS_FILTER] = bytes(codes)
 
 
+def set_commit_hash(block: common_pb2.Block, digest: bytes) -> None:
+    _ensure_slots(block)
+    block.metadata.metadata[COMMIT_HASH] = common_pb2.Metadata(value=digest).SerializeToString()
+
+
+def commit_hash_of(block: common_pb2.Block) -> bytes:
+    if len(block.metadata.metadata) <= COMMIT_HASH or not block.metadata.metadata[COMMIT_HASH]:
+        return b""
+    return bytes(decode(common_pb2.Metadata, block.metadata.metadata[COMMIT_HASH], "commit hash metadata").value)
+
+
 def check_chain(block: common_pb2.Block, expected_number: int, previous_hash: bytes | None) -> None:
     """Check a block's place in the chain and its data hash; MessageError saying what is off.
 

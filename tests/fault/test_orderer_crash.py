@@ -15,12 +15,12 @@ from consortia.delivery import FOREVER
 from consortia.ledger.blockstore import FILE_NAME
 from consortia.protoutil.transaction import unpack_transaction
 from tests.integration.test_orderer import verify_chain
-from tests.support.ordering import NEWEST, OLDEST, OrdererNetwork, position
+from tests.support.testnet import NEWEST, OLDEST, TestNetwork, position
 
 pytestmark = pytest.mark.fault
 
 
-async def load_until_killed(net: OrdererNetwork, delivered: list[common_pb2.Block], kill_after: float) -> None:
+async def load_until_killed(net: TestNetwork, delivered: list[common_pb2.Block], kill_after: float) -> None:
     """Broadcast from three clients and follow the chain until the orderer is killed."""
     client = net.identity("Org1MSP")
     peer = net.identity("Org1MSP", "peer0")
@@ -48,7 +48,7 @@ async def load_until_killed(net: OrdererNetwork, delivered: list[common_pb2.Bloc
 
 
 def test_kill_9_under_load_loses_nothing_delivered(tmp_path: Path) -> None:
-    net = OrdererNetwork(tmp_path)
+    net = TestNetwork(tmp_path)
     net.orderer.start()
     asyncio.run(net.join("ch1"))
     delivered: list[common_pb2.Block] = []

@@ -18,7 +18,7 @@ from consortia.msp.signing import verify_signed_data
 from consortia.policy import parse_signature_policy
 from consortia.protoutil import block as blocks
 from consortia.protoutil.transaction import unpack_transaction
-from tests.support.ordering import NEWEST, OLDEST, OrdererNetwork, position
+from tests.support.testnet import NEWEST, OLDEST, TestNetwork, position
 from tests.support.processes import run
 
 pytestmark = pytest.mark.integration
@@ -29,14 +29,14 @@ BAD_REQUEST, FORBIDDEN, NOT_FOUND, SUCCESS = (
 
 
 @pytest.fixture
-def net(tmp_path: Path) -> OrdererNetwork:
-    network = OrdererNetwork(tmp_path)
+def net(tmp_path: Path) -> TestNetwork:
+    network = TestNetwork(tmp_path)
     network.orderer.start()
     run(network.join("ch1"))
     return network
 
 
-def verify_chain(net: OrdererNetwork, chain: list[common_pb2.Block]) -> None:
+def verify_chain(net: TestNetwork, chain: list[common_pb2.Block]) -> None:
     """Numbers, previous hashes, data hashes and the orderer's signature on every block."""
     bundle = ChannelBundle.from_config(config_from_block(chain[0]))
     previous = None
@@ -55,7 +55,7 @@ def tx_ids(chain: list[common_pb2.Block]) -> list[str]:
 
 
 def test_admin_join_list_remove(tmp_path: Path) -> None:
-    net = OrdererNetwork(tmp_path)
+    net = TestNetwork(tmp_path)
     net.orderer.start()
     admin = net.admin()
 
@@ -90,7 +90,7 @@ def test_admin_join_list_remove(tmp_path: Path) -> None:
     assert not (tmp_path / "orderer-data" / "channels" / "ch2").exists()
 
 
-def test_many_clients_one_total_order(net: OrdererNetwork) -> None:
+def test_many_clients_one_total_order(net: TestNetwork) -> None:
     clients = [net.identity("Org1MSP"), net.identity("Org2MSP"), net.identity("Org1MSP", "Admin")]
     peer = net.identity("Org1MSP", "peer0")
     per_client = 60
@@ -131,7 +131,7 @@ def test_many_clients_one_total_order(net: OrdererNetwork) -> None:
     assert all(len(b.data.data) <= 10 for b in first[1:])
 
 
-def test_refusals_and_the_orderer_keeps_serving(net: OrdererNetwork) -> None:
+def test_refusals_and_the_orderer_keeps_serving(net: TestNetwork) -> None:
     client = net.identity("Org1MSP")
     peer = net.identity("Org1MSP", "peer0")
     good = net.transaction("ch1", client, peer)
@@ -159,14 +159,14 @@ def test_refusals_and_the_orderer_keeps_serving(net: OrdererNetwork) -> None:
     assert sum(len(b.data.data) for b in chain2[1:]) == 2
 
 
-def test_batch_timeout_cuts_a_lone_envelope(net: OrdererNetwork) -> None:
+def test_batch_timeout_cuts_a_lone_envelope(net: TestNetwork) -> None:
     client = net.identity("Org1MSP")
     run(net.broadcast([net.transaction("ch1", client, net.identity("Org1MSP", "peer0"))]))
     chain, statuses = run(net.deliver(net.seek("ch1", client, OLDEST, position(1)), timeout=10))
     assert statuses == [SUCCESS] and len(chain) == 2 and len(chain[1].data.data) == 1
 
 
-def test_deliver_refusals(net: OrdererNetwork) -> None:
+def test_deliver_refusals(net: TestNetwork) -> None:
     member = net.identity("Org2MSP")
     outsider = net.identity("Org3MSP")
     _, statuses = run(net.deliver(net.seek("ch1", outsider, OLDEST, NEWEST)))
@@ -183,7 +183,7 @@ def test_deliver_refusals(net: OrdererNetwork) -> None:
     assert hashlib.sha256(chain[0].SerializeToString()).digest() == hashlib.sha256(net.genesis("ch1")).digest()
 
 
-def test_deliver_streams_new_blocks_as_they_are_cut(net: OrdererNetwork) -> None:
+def test_deliver_streams_new_blocks_as_they_are_cut(net: TestNetwork) -> None:
     client = net.identity("Org1MSP")
     peer = net.identity("Org1MSP", "peer0")
 
@@ -199,7 +199,7 @@ def test_deliver_streams_new_blocks_as_they_are_cut(net: OrdererNetwork) -> None
     assert [b.header.number for b in run(scenario())] == [1, 2, 3]
 
 
-def test_policy_from_channel_is_what_orderer_enforces(net: OrdererNetwork) -> None:
+def test_policy_from_channel_is_what_orderer_enforces(net: TestNetwork) -> None:
     # Block signatures satisfy a BlockValidation policy naming the orderer org explicitly too.
     chain, _ = run(net.deliver(net.seek("ch1", net.identity("Org1MSP"), OLDEST, NEWEST)))
     run(net.broadcast([net.transaction("ch1", net.identity("Org1MSP"), net.identity("Org1MSP", "peer0"))]))
@@ -211,14 +211,14 @@ def test_policy_from_channel_is_what_orderer_enforces(net: OrdererNetwork) -> No
 
 
 def test_unreachable_admin_is_a_clear_error(tmp_path: Path) -> None:
-    net = OrdererNetwork(tmp_path)  # never started
+    net = TestNetwork(tmp_path)  # never started
     with pytest.raises(AdminCallError, match=f"cannot reach the admin service at {net.admin_address}"):
         run(adminclient.list_channels(net.admin()))
 
 
 @pytest.mark.parametrize("mutual", [False, True], ids=["tls", "mutual-tls"])
 def test_tls(tmp_path: Path, mutual: bool) -> None:
-    net = OrdererNetwork(tmp_path, tls=True, mutual_tls=mutual)
+    net = TestNetwork(tmp_path, tls=True, mutual_tls=mutual)
     net.orderer.start()
     run(net.join("ch1"))
     client = net.identity("Org1MSP")

@@ -10,19 +10,15 @@ import pytest
 from fabric_protos.common import common_pb2
 
 from consortia.channelconfig.genesis import config_from_block
-from tests.support.ordering import OrdererNetwork
-from tests.support.processes import NodeProcess
+from tests.support.testnet import TestNetwork
+from tests.support.processes import NodeProcess, cli as consortia
 
 pytestmark = pytest.mark.integration
 
 
-def consortia(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "consortia.cli.main", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
-
 
 def test_genesis_start_join_list_remove(tmp_path: Path) -> None:
-    net = OrdererNetwork(tmp_path)
+    net = TestNetwork(tmp_path)
     result = consortia("channel", "genesis", "ch1", "--network", "network.yaml", "--crypto", "crypto",
                        "--out", "blocks/ch1.block", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -81,7 +77,7 @@ def test_start_with_a_bad_config_exits_with_the_reason(tmp_path: Path) -> None:
 
 
 def test_port_in_use_is_reported(tmp_path: Path) -> None:
-    net = OrdererNetwork(tmp_path)
+    net = TestNetwork(tmp_path)
     net.orderer.start()
     # The first orderer answers health checks on that address, so wait for the second to exit.
     second = subprocess.run([sys.executable, "-m", "orderer", "--config", str(net.orderer.config)],

@@ -1,4 +1,4 @@
-"""The kernel and the orderer pass `mypy --strict` (configured in pyproject.toml)."""
+"""The kernel and the nodes pass `mypy --strict` (configured in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.lint
 
 def test_kernel_passes_mypy_strict() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "consortia", "orderer"],
+        [sys.executable, "-m", "mypy", "consortia", "orderer", "peer"],
         cwd=REPO,
         capture_output=True,
         text=True,

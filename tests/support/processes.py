@@ -141,3 +141,9 @@ def report_and_reap(failed: bool) -> str:
 def run(coro):  # type: ignore[no-untyped-def]
     """Run a coroutine from a synchronous test."""
     return asyncio.run(coro)
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the `consortia` command (as `python -m consortia.cli.main`) and capture its output."""
+    return subprocess.run([sys.executable, "-m", "consortia.cli.main", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)

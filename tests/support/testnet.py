@@ -1,16 +1,17 @@
-"""A small network for orderer tests: crypto material, genesis blocks, one orderer process,
-and signed envelopes of the kinds the tests need."""
+"""A small network for tests: crypto material, genesis blocks, an orderer process, peer
+processes on demand, and signed envelopes of the kinds the tests need."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from fabric_protos.common import common_pb2
 from fabric_protos.orderer import ab_pb2, ab_pb2_grpc
-from fabric_protos.peer import chaincode_pb2, proposal_response_pb2
+from fabric_protos.peer import chaincode_pb2, events_pb2_grpc, proposal_response_pb2
 
 from consortia import adminclient, cryptogen
 from consortia.channelconfig.build import build_channel_config
@@ -48,11 +49,24 @@ def position(number: int) -> ab_pb2.SeekPosition:
     return ab_pb2.SeekPosition(specified=ab_pb2.SeekSpecified(number=number))
 
 
-class OrdererNetwork:
+@dataclass
+class PeerHandle:
+    msp_id: str
+    name: str
+    node: NodeProcess
+    address: str
+    admin_address: str
+
+
+class TestNetwork:
+    __test__ = False  # a helper, not a test class
     def __init__(self, root: Path, overrides: dict[str, Any] | None = None, *, tls: bool = False,
                  mutual_tls: bool = False) -> None:
         self.root = root
         self._genesis: dict[str, bytes] = {}
+        self._peers: dict[tuple[str, str], PeerHandle] = {}
+        self._tls = tls
+        self._mutual_tls = mutual_tls
         spec = {**NETWORK, **(overrides or {})}
         orgs = len(spec["organizations"])
         spec["base_port"] = free_port_block(10 * (orgs + 1))
@@ -115,6 +129,88 @@ class OrdererNetwork:
 
     async def join(self, channel_id: str) -> None:
         await adminclient.join_channel(self.admin(), self.genesis(channel_id))
+
+    def peer(self, msp_id: str, name: str = "peer0", **settings: Any) -> PeerHandle:
+        """The peer `name` of an org (its process is made once, started by the caller)."""
+        handle = self._peers.get((msp_id, name))
+        if handle is not None:
+            return handle
+        org = self.layout.org(msp_id)
+        ports = self.network.node_ports()[(msp_id, name)]
+        address, admin_address = f"127.0.0.1:{ports.listen}", f"127.0.0.1:{ports.admin}"
+        node_dir = org.node_dir(name)
+        config: dict[str, Any] = {
+            "msp_id": msp_id,
+            "msp_dir": str(node_dir / "msp"),
+            "listen": address,
+            "admin_listen": admin_address,
+            "data_dir": str(self.root / f"{name}.{org.domain}-data"),
+            "log_level": "DEBUG",
+            "max_pull_backoff": "500ms",
+            **settings,
+        }
+        if self._tls:
+            config["tls"] = {
+                "enabled": True, "cert": str(node_dir / "tls" / "server.crt"), "key": str(node_dir / "tls" / "server.key"),
+                "client_auth": self._mutual_tls,
+                "client_root_cas": [str(self.layout.org(m).tlsca_cert) for m in ("Org1MSP", "Org2MSP", "OrdererMSP")]
+                if self._mutual_tls else [],
+            }
+        config_file = self.root / f"{name}.{org.domain}.yaml"
+        config_file.write_text(yaml.safe_dump(config))
+        tls_ca = (node_dir / "tls" / "ca.crt").read_bytes() if self._tls else None
+        node = NodeProcess(
+            f"{name}.{org.domain}", "peer", config_file, address, self.root / f"{name}.{org.domain}.log",
+            tls=(tls_ca, self.client_tls["client_cert"], self.client_tls["client_key"]) if tls_ca else None,
+        )
+        handle = PeerHandle(msp_id, name, node, address, admin_address)
+        self._peers[(msp_id, name)] = handle
+        return handle
+
+    def peer_admin(self, peer: PeerHandle) -> adminclient.AdminTarget:
+        tls_ca = (self.layout.org(peer.msp_id).node_dir(peer.name) / "tls" / "ca.crt").read_bytes() if self._tls else None
+        return adminclient.AdminTarget(
+            peer.admin_address, self.identity(peer.msp_id, "Admin"), tls_ca=tls_ca,
+            client_cert=self.client_tls["client_cert"], client_key=self.client_tls["client_key"], timeout=10,
+        )
+
+    async def join_peer(self, peer: PeerHandle, channel_id: str) -> None:
+        await adminclient.join_channel(self.peer_admin(peer), self.genesis(channel_id))
+
+    async def peer_deliver(
+        self, peer: PeerHandle, *requests: common_pb2.Envelope, filtered: bool = False, timeout: float = 30,
+    ) -> tuple[list[Any], list[int]]:
+        """Blocks (or filtered blocks) and statuses a peer sends for the requests."""
+        items: list[Any] = []
+        statuses: list[int] = []
+        tls_ca = (self.layout.org(peer.msp_id).node_dir(peer.name) / "tls" / "ca.crt").read_bytes() if self._tls else None
+        async with channel(peer.address, root_ca=tls_ca, client_cert=self.client_tls["client_cert"],
+                           client_key=self.client_tls["client_key"]) as ch:
+            stub = events_pb2_grpc.DeliverStub(ch)
+
+            async def send() -> AsyncIterator[common_pb2.Envelope]:
+                for request in requests:
+                    yield request
+
+            call = stub.DeliverFiltered if filtered else stub.Deliver
+            async for response in call(send(), timeout=timeout):
+                kind = response.WhichOneof("Type")
+                if kind == "status":
+                    statuses.append(response.status)
+                    if len(statuses) == len(requests):
+                        break
+                else:
+                    items.append(getattr(response, kind))
+        return items, statuses
+
+    async def wait_for_height(self, peer: PeerHandle, channel_id: str, height: int, timeout: float = 30) -> list[common_pb2.Block]:
+        """The peer's blocks 0..height-1, waiting until it has committed them."""
+        reader = self.identity(peer.msp_id, "User1")
+        blocks, statuses = await self.peer_deliver(
+            peer, self.seek(channel_id, reader, OLDEST, position(height - 1)), timeout=timeout
+        )
+        assert statuses == [200], statuses
+        return blocks
 
     def transaction(self, channel_id: str, client: SigningIdentity, endorser: SigningIdentity,
                     payload: bytes = b"") -> common_pb2.Envelope:

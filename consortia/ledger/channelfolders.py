@@ -1,0 +1,95 @@
+"""The channels a node keeps on disk: `<data_dir>/channels/<channel>/`, one folder each.
+
+Creating a channel's folder happens under a temporary name that is renamed into place
+once complete, so a crash during a join leaves either no channel or a whole one; the
+leftovers of an interrupted join are swept away on the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from fabric_protos.common import common_pb2
+
+from consortia.channelconfig.bundle import ChannelBundle
+from consortia.channelconfig.genesis import config_from_block
+from consortia.errors import ConfigError, ConsortiaError
+
+log = logging.getLogger(__name__)
+
+_CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9.\-]{0,248}$")
+_STAGING = ".join-"
+
+
+class JoinError(ConsortiaError):
+    """A join or remove request cannot be carried out; the message says why."""
+
+    def __init__(self, message: str, *, exists: bool = False, not_found: bool = False) -> None:
+        super().__init__(message)
+        self.exists = exists
+        self.not_found = not_found
+
+
+def genesis_bundle(block: common_pb2.Block) -> ChannelBundle:
+    """The configuration of a channel's genesis block, checked; JoinError saying why not."""
+    if block.header.number != 0:
+        raise JoinError(f"the join block is block {block.header.number}; only a genesis block (0) can start a channel")
+    try:
+        bundle = ChannelBundle.from_config(config_from_block(block))
+    except ConfigError as exc:
+        raise JoinError(f"the join block is not a valid genesis block: {exc}") from exc
+    if not _CHANNEL_NAME.match(bundle.channel_id):
+        raise JoinError(f"channel name {bundle.channel_id!r} is not valid")
+    return bundle
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ChannelFolders:
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir / "channels"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def existing(self) -> list[Path]:
+        """The folders of the channels joined so far (sweeping interrupted joins)."""
+        found = []
+        for folder in sorted(self.root.iterdir()):
+            if folder.name.startswith("."):
+                shutil.rmtree(folder, ignore_errors=True)  # an interrupted join or removal
+            elif folder.is_dir():
+                found.append(folder)
+        return found
+
+    def create(self, channel_id: str, initialize: Callable[[Path], None]) -> Path:
+        """Make the channel's folder: `initialize` fills a staging folder, then it is renamed."""
+        final = self.root / channel_id
+        if final.exists():
+            raise JoinError(f"this node already holds channel {channel_id}", exists=True)
+        staging = Path(tempfile.mkdtemp(prefix=_STAGING, dir=self.root))
+        try:
+            initialize(staging)
+            fsync_dir(staging)
+            os.replace(staging, final)
+            fsync_dir(self.root)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return final
+
+    def remove(self, channel_id: str) -> None:
+        trash = self.root / f".removed-{channel_id}"
+        os.replace(self.root / channel_id, trash)
+        fsync_dir(self.root)
+        shutil.rmtree(trash, ignore_errors=True)

@@ -1,0 +1,171 @@
+"""A channel's ledger on a peer: the block file, and the SQLite database caught up from it.
+
+Commit order makes a crash at any instant harmless:
+
+  1. the validated block (its TRANSACTIONS_FILTER and COMMIT_HASH filled in) is appended
+     to the block file and fsynced;
+  2. its state updates, history, transaction ids and the savepoint commit in one SQLite
+     transaction.
+
+On opening, every block past the savepoint is applied again from the block file, using
+the validation codes stored in it, so the state always equals what replaying the whole
+chain would give.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from fabric_protos.common import common_pb2
+from fabric_protos.peer import transaction_pb2
+
+from consortia.errors import ConsortiaError, MessageError
+from consortia.ledger.blockstore import BlockStore
+from consortia.protoutil import block as blocks
+from consortia.protoutil.envelope import unpack_envelope
+from consortia.protoutil.transaction import unpack_transaction
+from peer.ledger.rwset import TxRWSet, Version, parse_rwset
+from peer.ledger.statedb import BlockUpdates, StateDB, StateReader, StateUpdate
+from peer.ledger.updates import apply_rwset
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "ledger.db"
+VALID = transaction_pb2.VALID
+
+
+class LedgerError(ConsortiaError):
+    """The ledger cannot be used (inconsistent files, a block out of order)."""
+
+
+def commit_hash(previous: bytes, number: int, codes: bytes, updates: dict[tuple[str, str], StateUpdate]) -> bytes:
+    """A hash over everything a block committed, chained to the previous block's.
+
+    Two peers with the same commit hash hold the same state; the field is Fabric's
+    COMMIT_HASH metadata, though Fabric hashes its own internal encoding of updates.
+    """
+    digest = hashlib.sha256()
+    digest.update(previous)
+    digest.update(number.to_bytes(8, "big"))
+    digest.update(len(codes).to_bytes(4, "big") + codes)
+    for (ns, key), update in sorted(updates.items()):
+        for part in (ns.encode(), key.encode(), b"" if update.value is None else b"\x01" + update.value,
+                     b"" if update.metadata is None else b"\x01" + update.metadata):
+            digest.update(len(part).to_bytes(4, "big") + part)
+    return digest.digest()
+
+
+def _valid_rwsets(block: common_pb2.Block) -> Iterable[tuple[int, str, TxRWSet]]:
+    """The read-write sets of a stored block's valid endorser transactions."""
+    codes = blocks.transactions_filter(block)
+    for index, raw in enumerate(block.data.data):
+        if index >= len(codes) or codes[index] != VALID:
+            continue
+        try:
+            tx = unpack_transaction(raw)
+        except MessageError:
+            continue  # a valid config transaction
+        yield index, tx.tx_id, parse_rwset(tx.actions[0].chaincode_action.results)
+
+
+def _tx_ids(block: common_pb2.Block) -> list[tuple[str, int, int]]:
+    codes = blocks.transactions_filter(block)
+    found = []
+    for index, raw in enumerate(block.data.data):
+        try:
+            tx_id = unpack_envelope(raw).tx_id
+        except MessageError:
+            continue
+        if tx_id:
+            found.append((tx_id, index, codes[index] if index < len(codes) else 255))
+    return found
+
+
+class PeerLedger:
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.blocks = BlockStore(self.folder)
+        self.db = StateDB(self.folder / DB_FILE)
+        self._behind = False  # True when a block reached the block file but not the state
+        self._last_hash: tuple[int, bytes] | None = None
+        try:
+            self._recover()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def height(self) -> int:
+        return self.blocks.height
+
+    def state(self) -> StateReader:
+        return self.db
+
+    def last_commit_hash(self) -> bytes:
+        return self.db.savepoint()[1]
+
+    def last_header_hash(self) -> bytes:
+        """Header hash of the last block: the previous hash the next block must carry."""
+        height = self.blocks.height
+        if self._last_hash is None or self._last_hash[0] != height:
+            last = self.blocks.last()
+            if last is None:
+                raise LedgerError(f"{self.folder}: the ledger holds no block yet")
+            self._last_hash = (height, blocks.header_hash(last.header))
+        return self._last_hash[1]
+
+    def _recover(self) -> None:
+        saved, _ = self.db.savepoint()
+        if saved > self.blocks.height:
+            raise LedgerError(
+                f"{self.folder}: the state database is at block {saved - 1} but the block file ends at "
+                f"{self.blocks.height - 1}; restore the block file or delete {DB_FILE} to rebuild it"
+            )
+        if saved < self.blocks.height:
+            log.info("%s: replaying blocks %d..%d into the state database", self.folder, saved, self.blocks.height - 1)
+        for number in range(saved, self.blocks.height):
+            block = self.blocks.get(number)
+            self.db.apply(self._updates_from_stored(block))
+
+    def _updates_from_stored(self, block: common_pb2.Block) -> BlockUpdates:
+        """What a stored block committed, rebuilt from its valid transactions."""
+        number = int(block.header.number)
+        state: dict[tuple[str, str], StateUpdate] = {}
+        history: list[tuple[str, str, Version]] = []
+        for index, _, rwset in _valid_rwsets(block):
+            for ns in rwset.namespaces:
+                apply_rwset(state, history, ns, Version(number, index), self.db.get)
+        stored = blocks.commit_hash_of(block)
+        return BlockUpdates(number=number, state=state, history=history, txids=_tx_ids(block), commit_hash=stored)
+
+    def commit(self, block: common_pb2.Block, codes: list[int], updates: dict[tuple[str, str], StateUpdate],
+               history: list[tuple[str, str, Version]]) -> bytes:
+        """Store a validated block durably, then its updates; return its commit hash."""
+        if self._behind:
+            # A block reached the block file but its state update failed: catch up first,
+            # or this block would be validated and chained against stale state.
+            self._recover()
+            self._behind = False
+            raise LedgerError(f"{self.folder}: the state was behind the block file and has caught up; "
+                              f"validate block {block.header.number} again")
+        number = int(block.header.number)
+        if number != self.blocks.height:
+            raise LedgerError(f"expected block {self.blocks.height}, was given block {number}")
+        blocks.set_transactions_filter(block, codes)
+        digest = commit_hash(self.last_commit_hash(), number, bytes(codes), updates)
+        blocks.set_commit_hash(block, digest)
+        self.blocks.append(block)
+        try:
+            self.db.apply(BlockUpdates(number=number, state=updates, history=history, txids=_tx_ids(block),
+                                       commit_hash=digest))
+        except BaseException:
+            self._behind = True
+            raise
+        return digest
+
+    def close(self) -> None:
+        self.blocks.close()
+        self.db.close()

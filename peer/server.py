@@ -1,0 +1,70 @@
+"""The peer's gRPC service `protos.Deliver`, as a thin servicer over peer.deliver."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import grpc
+from fabric_protos.common import common_pb2
+from fabric_protos.peer import events_pb2
+
+from consortia import delivery
+from peer.channel import PeerChannel
+from peer.channels import ChannelManager
+from peer.deliver import READERS, filtered_block
+
+log = logging.getLogger(__name__)
+
+SERVICE = "protos.Deliver"
+
+Sender = Callable[[common_pb2.Block, PeerChannel], Awaitable[None]]
+
+
+class DeliverService:
+    def __init__(self, channels: ChannelManager, window: dt.timedelta) -> None:
+        self.channels = channels
+        self.window = window
+
+    async def _serve(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext, send: Sender) -> None:
+        async def serve_one(envelope: common_pb2.Envelope) -> None:
+            await delivery.serve_request(envelope, self.channels.get, READERS, self.window, send)
+
+        async def write_status(status: int) -> None:
+            await context.write(events_pb2.DeliverResponse(status=status))
+
+        await delivery.serve_stream(requests, serve_one, write_status)
+
+    async def deliver_blocks(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> None:
+        async def send(block: common_pb2.Block, channel: PeerChannel) -> None:
+            await context.write(events_pb2.DeliverResponse(block=block))
+
+        await self._serve(requests, context, send)
+
+    async def deliver_filtered(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> None:
+        async def send(block: common_pb2.Block, channel: PeerChannel) -> None:
+            await context.write(events_pb2.DeliverResponse(filtered_block=filtered_block(block, channel.channel_id)))
+
+        await self._serve(requests, context, send)
+
+    async def deliver_with_private_data(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> None:
+        async for _ in requests:
+            log.info("DeliverWithPrivateData refused: private data collections are not available yet")
+            await context.write(events_pb2.DeliverResponse(status=common_pb2.NOT_IMPLEMENTED))
+            return
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        serializer = events_pb2.DeliverResponse.SerializeToString
+        return grpc.method_handlers_generic_handler(
+            SERVICE,
+            {
+                "Deliver": grpc.stream_stream_rpc_method_handler(self.deliver_blocks, response_serializer=serializer),
+                "DeliverFiltered": grpc.stream_stream_rpc_method_handler(
+                    self.deliver_filtered, response_serializer=serializer
+                ),
+                "DeliverWithPrivateData": grpc.stream_stream_rpc_method_handler(
+                    self.deliver_with_private_data, response_serializer=serializer
+                ),
+            },
+        )
