@@ -6,6 +6,8 @@ delete flag of each change by a valid transaction, read back from the blocks.
 
 from __future__ import annotations
 
+import json
+
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from consortia.ledger.blockstore import BlockStore
 from consortia.protoutil import block as blocks
 from consortia.protoutil.envelope import unpack_envelope
 from peer.ledger.kvledger import PeerLedger
+from peer.ledger.selector import SelectorError
 from peer.ledger.queries import (
     KV,
     MAX_UNICODE_RUNE,
@@ -263,3 +266,34 @@ def test_history_result_is_fabrics_message(history_ledger: tuple[PeerLedger, Cha
     assert all(isinstance(m, kv_query_result_pb2.KeyModification) for m in found)
     decoded = kv_query_result_pb2.KeyModification.FromString(found[2].SerializeToString())
     assert decoded.is_delete and decoded.tx_id == unpack_envelope(chain.made[3].data.data[0]).tx_id
+
+
+# --- rich queries --------------------------------------------------------------------------
+
+
+def test_rich_query_through_the_ledger(state: StateDB, tmp_path: Path) -> None:
+    docs = {f"asset{i}": {"owner": "alice" if i % 2 else "bob", "size": i} for i in range(7)}
+    updates = {("assets", k): StateUpdate(json.dumps(v).encode(), Version(1, i)) for i, (k, v) in enumerate(docs.items())}
+    updates[("assets", "binary")] = StateUpdate(b"\x00\x01 not json", Version(1, 9))
+    updates[("other", "asset9")] = StateUpdate(json.dumps({"owner": "alice", "size": 99}).encode(), Version(1, 10))
+    state.apply(BlockUpdates(number=1, state=updates, history=[], txids=[], commit_hash=b"h"))
+    store = BlockStore(tmp_path / "blocks")
+    queries = LedgerQueries(state.reader(), store)
+    page = queries.query("assets", json.dumps({"selector": {"owner": "alice", "size": {"$gte": 3}},
+                                               "sort": [{"size": "desc"}]}))
+    assert [kv.key for kv in page.items] == ["asset5", "asset3"] and page.bookmark == ""
+    assert json.loads(page.items[0].value) == {"owner": "alice", "size": 5}
+    projected = queries.query("assets", json.dumps({"selector": {"owner": "bob"}, "fields": ["size"]}))
+    assert [json.loads(kv.value) for kv in projected.items] == [{"size": 0}, {"size": 2}, {"size": 4}, {"size": 6}]
+    # Paged: every match exactly once, then an empty bookmark.
+    seen, bookmark = [], ""
+    while True:
+        page = queries.query("assets", json.dumps({"selector": {"size": {"$gte": 0}}}), page_size=3, bookmark=bookmark)
+        seen += [kv.key for kv in page.items]
+        bookmark = page.bookmark
+        if not bookmark:
+            break
+    assert seen == sorted(docs)
+    with pytest.raises(SelectorError, match="unknown operator"):
+        queries.query("assets", '{"selector": {"owner": {"$eqq": "bob"}}}')
+    store.close()
