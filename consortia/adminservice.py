@@ -35,7 +35,7 @@ class ChannelRegistry(Protocol):
         ...
 
 
-class AdminService(admin_pb2_grpc.AdminServicer):  # type: ignore[misc]
+class AdminService(admin_pb2_grpc.AdminServicer):
     def __init__(self, registry: ChannelRegistry, gate: AdminGate) -> None:
         self.registry = registry
         self.gate = gate

@@ -55,11 +55,20 @@ class NodeServers:
         admin_pb2_grpc.add_AdminServicer_to_server(AdminService(registry, gate), self.admin)
         listen(self.admin, config.admin_listen, credentials)
 
+        self._extra: list[grpc.aio.Server] = []
+
     def add(self, handler: grpc.GenericRpcHandler) -> None:
         self.main.add_generic_rpc_handlers([handler])
 
+    def add_server(self, server: grpc.aio.Server) -> None:
+        """Another server of the node (e.g. the peer's chaincode listener), run and
+        stopped with the others."""
+        self._extra.append(server)
+
     async def run(self, describe: str, stop_channels: Callable[[], Awaitable[None]]) -> None:
         """Serve until SIGTERM or SIGINT, then shut down in order."""
+        for server in self._extra:
+            await server.start()
         await self.main.start()
         await self.admin.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
@@ -74,6 +83,8 @@ class NodeServers:
         await self.admin.stop(GRACE_SECONDS)
         await self.main.stop(GRACE_SECONDS)
         await stop_channels()
+        for server in self._extra:
+            await server.stop(GRACE_SECONDS)
         log.info("stopped")
 
 

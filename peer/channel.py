@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fabric_protos.common import common_pb2
@@ -22,7 +24,10 @@ from consortia.delivery import HeightNotifier
 from consortia.msp.signing import SigningIdentity
 from peer.blockpuller import BlockPuller, ClientTLS
 from peer.committer.validator import EndorsementPolicies, TxValidator
+from peer.endorser.simulator import TxSimulator
 from peer.ledger.kvledger import PeerLedger
+from peer.ledger.queries import LedgerQueries
+from peer.ledger.statedb import StateReader
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +44,12 @@ class PeerChannel:
         self.notifier = HeightNotifier(ledger.height)
         self.puller = BlockPuller(self.bundle, signer, self._position, tls, max_backoff)
         self._task: asyncio.Task[None] | None = None
+        self._readers: list[StateReader] = []
 
     @classmethod
     def open(cls, folder: Path, signer: SigningIdentity, tls: ClientTLS | None = None,
-             max_backoff: float = 5.0) -> PeerChannel:
-        return cls(PeerLedger(folder), signer, tls, max_backoff=max_backoff)
+             policies: EndorsementPolicies | None = None, max_backoff: float = 5.0) -> PeerChannel:
+        return cls(PeerLedger(folder), signer, tls, policies, max_backoff)
 
     def _position(self) -> tuple[int, bytes]:
         return self.ledger.height, self.ledger.last_header_hash()
@@ -58,6 +64,16 @@ class PeerChannel:
 
     async def wait_for_height(self, height: int) -> None:
         await self.notifier.wait_for(height)
+
+    @asynccontextmanager
+    async def simulation(self) -> AsyncIterator[TxSimulator]:
+        """A simulator over a snapshot of committed state (readers are pooled)."""
+        reader = self._readers.pop() if self._readers else self.ledger.db.reader()
+        try:
+            with reader.snapshot():
+                yield TxSimulator(reader, LedgerQueries(reader, self.ledger.blocks))
+        finally:
+            self._readers.append(reader)
 
     def commit(self, block: common_pb2.Block) -> list[int]:
         """Validate and commit one block (in the calling thread); its validation codes."""

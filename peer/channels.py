@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from fabric_protos.common import common_pb2
@@ -11,7 +12,7 @@ from consortia.ledger.channelfolders import ChannelFolders, JoinError, genesis_b
 from consortia.msp.signing import SigningIdentity
 from peer.blockpuller import ClientTLS
 from peer.channel import PeerChannel
-from peer.committer.validator import TxValidator
+from peer.committer.validator import EndorsementPolicies, TxValidator
 from peer.ledger.kvledger import PeerLedger
 
 log = logging.getLogger(__name__)
@@ -19,10 +20,11 @@ log = logging.getLogger(__name__)
 
 class ChannelManager:
     def __init__(self, data_dir: Path, signer: SigningIdentity, tls: ClientTLS | None = None,
-                 max_backoff: float = 5.0) -> None:
+                 max_backoff: float = 5.0, policies: Callable[[str], EndorsementPolicies] | None = None) -> None:
         self.folders = ChannelFolders(data_dir)
         self.signer = signer
         self.tls = tls
+        self.policies = policies
         self.max_backoff = max_backoff
         self.joined: dict[str, PeerChannel] = {}
 
@@ -30,7 +32,8 @@ class ChannelManager:
         return self.joined.get(channel_id)
 
     def _open(self, folder: Path) -> PeerChannel:
-        return PeerChannel.open(folder, self.signer, self.tls, self.max_backoff)
+        policies = self.policies(folder.name) if self.policies is not None else None
+        return PeerChannel.open(folder, self.signer, self.tls, policies, self.max_backoff)
 
     async def load_existing(self) -> None:
         for folder in self.folders.existing():
@@ -51,7 +54,7 @@ class ChannelManager:
         def commit_genesis(folder: Path) -> None:
             ledger = PeerLedger(folder)
             try:
-                result = TxValidator(bundle, ledger.state()).validate(block)
+                result = TxValidator(bundle, ledger.state()).validate(block)  # genesis: no policies involved
                 ledger.commit(block, result.codes, result.updates, result.history)
             finally:
                 ledger.close()

@@ -5,15 +5,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import grpc
+from fabric_protos.peer import chaincode_shim_pb2_grpc, peer_pb2_grpc
 
 from consortia.config.node import PeerNodeConfig, load_peer_config
+from consortia.grpcutil import OPTIONS, listen, server_credentials
 from consortia.msp.layout import load_signing_identity
 from consortia.nodeserver import NodeServers
 from consortia.nodeserver import main as node_main
 from peer.blockpuller import ClientTLS
+from peer.chaincode.definitions import ConfiguredDefinitions
+from peer.chaincode.handler import ChaincodeCallError
+from peer.chaincode.launcher import ChaincodeLauncher
+from peer.chaincode.registry import ChaincodeRegistry
 from peer.channels import ChannelManager
-from peer.server import DeliverService
+from peer.endorser.endorser import Endorser
+from peer.endorser.simulator import TxSimulator
+from peer.server import ChaincodeSupportService, DeliverService, EndorserService
 
 
 async def run(config: PeerNodeConfig) -> None:
@@ -22,12 +34,39 @@ async def run(config: PeerNodeConfig) -> None:
     if config.tls.enabled:
         assert config.tls.cert is not None and config.tls.key is not None
         tls = ClientTLS(cert=config.tls.cert.read_bytes(), key=config.tls.key.read_bytes())
-    channels = ChannelManager(config.data_dir, signer, tls, max_backoff=config.max_pull_backoff / 1000)
+    definitions = ConfiguredDefinitions(config.chaincodes)
+    channels = ChannelManager(config.data_dir, signer, tls, max_backoff=config.max_pull_backoff / 1000,
+                              policies=definitions.policies)
+
+    @asynccontextmanager
+    async def read_only(channel_id: str) -> AsyncIterator[TxSimulator]:
+        channel = channels.get(channel_id)
+        if channel is None:
+            raise ChaincodeCallError(f"this peer has not joined channel {channel_id}")
+        async with channel.simulation() as simulator:
+            yield simulator
+
+    registry = ChaincodeRegistry(config.execute_timeout / 1000, read_only)
+    window = dt.timedelta(milliseconds=config.proposal_time_window) if config.proposal_time_window else None
+    endorser = Endorser(channels.get, signer, registry, definitions, window)
     servers = NodeServers(config, channels)
     servers.add(DeliverService(channels, servers.window).handler())
+    peer_pb2_grpc.add_EndorserServicer_to_server(EndorserService(endorser), servers.main)
+    if config.chaincode_listen is not None:
+        chaincode_server = grpc.aio.server(options=OPTIONS)
+        chaincode_shim_pb2_grpc.add_ChaincodeSupportServicer_to_server(ChaincodeSupportService(registry), chaincode_server)
+        listen(chaincode_server, config.chaincode_listen, server_credentials(config.tls))
+        servers.add_server(chaincode_server)
+    launcher = ChaincodeLauncher(registry, config.chaincode_listen, config.data_dir / "chaincode")
     await channels.load_existing()
+
+    async def stop() -> None:
+        await launcher.stop()
+        await channels.stop()
+
+    launcher.start(config.chaincodes)
     joined = ", ".join(name for name, _ in channels.channels()) or "none"
-    await servers.run(f"peer {signer.identity.common_name} ({config.msp_id}), channels: {joined}", channels.stop)
+    await servers.run(f"peer {signer.identity.common_name} ({config.msp_id}), channels: {joined}", stop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

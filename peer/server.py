@@ -1,19 +1,31 @@
-"""The peer's gRPC service `protos.Deliver`, as a thin servicer over peer.deliver."""
+"""The peer's gRPC services, as thin servicers: protos.Deliver, protos.Endorser, and
+protos.ChaincodeSupport (on its own listener, for chaincode processes)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 from fabric_protos.common import common_pb2
-from fabric_protos.peer import events_pb2
+from fabric_protos.peer import (
+    chaincode_shim_pb2,
+    chaincode_shim_pb2_grpc,
+    events_pb2,
+    peer_pb2_grpc,
+    proposal_pb2,
+    proposal_response_pb2,
+)
 
 from consortia import delivery
+from consortia.streams import Outbox
+from peer.chaincode.registry import ChaincodeRegistry
 from peer.channel import PeerChannel
 from peer.channels import ChannelManager
 from peer.deliver import READERS, filtered_block
+from peer.endorser.endorser import Endorser
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +80,31 @@ class DeliverService:
                 ),
             },
         )
+
+
+class EndorserService(peer_pb2_grpc.EndorserServicer):
+    """protos.Endorser: ProcessProposal."""
+
+    def __init__(self, endorser: Endorser) -> None:
+        self.endorser = endorser
+
+    async def ProcessProposal(self, request: proposal_pb2.SignedProposal,
+                              context: grpc.aio.ServicerContext) -> proposal_response_pb2.ProposalResponse:
+        return await self.endorser.process_proposal(request)
+
+
+class ChaincodeSupportService(chaincode_shim_pb2_grpc.ChaincodeSupportServicer):
+    """protos.ChaincodeSupport: Register, for chaincode processes that dial the peer."""
+
+    def __init__(self, registry: ChaincodeRegistry) -> None:
+        self.registry = registry
+
+    async def Register(self, requests: AsyncIterator[chaincode_shim_pb2.ChaincodeMessage],
+                       context: grpc.aio.ServicerContext) -> AsyncIterator[chaincode_shim_pb2.ChaincodeMessage]:
+        outbox: Outbox[chaincode_shim_pb2.ChaincodeMessage] = Outbox()
+        task = asyncio.create_task(self.registry.serve(requests, outbox))
+        try:
+            async for message in outbox.messages():
+                yield message
+        finally:
+            task.cancel()

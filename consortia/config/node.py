@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Literal
 
 from consortia.config.schema import Duration, Problems, load
+from consortia.errors import PolicySyntaxError
+from consortia.policy import parse_signature_policy
 
 _ADDRESS = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})$")
 
@@ -66,9 +68,33 @@ class OrdererNodeConfig(NodeConfig):
 
 
 @dataclass(frozen=True)
+class ChaincodeDeployment:
+    """A chaincode this peer runs for some channels (until definitions come from the
+    lifecycle, this is also where its endorsement policy comes from)."""
+
+    name: str
+    channels: list[str]
+    version: str = "1.0"
+    # A contract package folder: the peer runs `python -m chaincode serve` on it.
+    path: Path | None = None
+    # Or chaincode-as-a-service: the peer connects to it here.
+    address: str | None = None
+    # Default: the channel's Endorsement policy.
+    endorsement_policy: str | None = None
+
+
+@dataclass(frozen=True)
 class PeerNodeConfig(NodeConfig):
     # Longest wait between attempts to reach an orderer when pulling blocks.
     max_pull_backoff: Duration = Duration(5000)
+    # Where chaincode processes the peer launches connect to (ChaincodeSupport).
+    chaincode_listen: str | None = None
+    chaincodes: list[ChaincodeDeployment] = field(default_factory=list)
+    # How long one chaincode invocation may take.
+    execute_timeout: Duration = Duration(30_000)
+    # Proposals whose timestamp is further than this from the peer's clock are refused
+    # (chaincode reads time from the proposal); 0 switches the check off.
+    proposal_time_window: Duration = Duration(15 * 60 * 1000)
 
 
 def _check_tls(tls: TLSSettings, problems: Problems) -> None:
@@ -106,6 +132,43 @@ def load_orderer_config(path: str | Path) -> OrdererNodeConfig:
     return config
 
 
+def _check_peer(config: PeerNodeConfig, problems: Problems) -> None:
+    _check_common(config, problems)
+    if config.chaincode_listen is not None:
+        try:
+            split_address(config.chaincode_listen)
+        except ValueError as exc:
+            problems.add("chaincode_listen", str(exc))
+    names: set[tuple[str, str]] = set()
+    for index, cc in enumerate(config.chaincodes):
+        where = f"chaincodes[{index}]"
+        if (cc.path is None) == (cc.address is None):
+            problems.add(where, f"chaincode {cc.name!r} needs exactly one of path (a package the peer runs) "
+                                "or address (chaincode-as-a-service)")
+        if cc.path is not None:
+            if not cc.path.is_dir():
+                problems.add(f"{where}.path", f"chaincode folder {cc.path} does not exist")
+            if config.chaincode_listen is None:
+                problems.add("chaincode_listen", f"chaincode {cc.name!r} is launched by the peer, which then needs "
+                                                 "a chaincode_listen address for it to connect to")
+        if cc.address is not None:
+            try:
+                split_address(cc.address)
+            except ValueError as exc:
+                problems.add(f"{where}.address", str(exc))
+        if not cc.channels:
+            problems.add(f"{where}.channels", "name at least one channel")
+        for channel in cc.channels:
+            if (cc.name, channel) in names:
+                problems.add(where, f"chaincode {cc.name!r} is listed twice for channel {channel!r}")
+            names.add((cc.name, channel))
+        if cc.endorsement_policy is not None:
+            try:
+                parse_signature_policy(cc.endorsement_policy)
+            except PolicySyntaxError as exc:
+                problems.add(f"{where}.endorsement_policy", f"{exc.message} at column {exc.position + 1}")
+
+
 def load_peer_config(path: str | Path) -> PeerNodeConfig:
-    config, _ = load(path, PeerNodeConfig, _check_common)
+    config, _ = load(path, PeerNodeConfig, _check_peer)
     return config

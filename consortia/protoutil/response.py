@@ -41,12 +41,8 @@ def create_proposal_response(
     endorsement = proposal_response_pb2.Endorsement(
         endorser=endorser_bytes, signature=endorser.sign(payload + endorser_bytes)
     )
-    return proposal_response_pb2.ProposalResponse(
-        version=1,
-        response=proposal_response_pb2.Response(status=200, message="OK"),
-        payload=payload,
-        endorsement=endorsement,
-    )
+    # As Fabric's endorser: the response seen by the client is the chaincode's own.
+    return proposal_response_pb2.ProposalResponse(version=1, response=response, payload=payload, endorsement=endorsement)
 
 
 def endorsement_signed_data(payload: bytes, endorsement: proposal_response_pb2.Endorsement) -> SignedData:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.lint
 
 def test_kernel_passes_mypy_strict() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "consortia", "orderer", "peer"],
+        [sys.executable, "-m", "mypy", "consortia", "orderer", "peer", "chaincode"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -1,0 +1,293 @@
+"""ChaincodeStub: what chaincode calls to read and write the ledger during a transaction.
+
+Every call is a request to the peer, which answers from the transaction's simulation:
+reads come from committed state as of the start of the proposal (Fabric does not let a
+transaction read its own writes), writes are recorded in the read-write set the peer
+endorses. Calls block the chaincode's worker thread until the peer answers; a refusal
+raises ChaincodeStubError with the peer's reason.
+
+Composite keys follow Fabric: U+0000, object type, U+0000, each attribute and U+0000.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from fabric_protos.common import common_pb2
+from fabric_protos.ledger.queryresult import kv_query_result_pb2
+from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, chaincode_shim_pb2, proposal_pb2
+from fabric_protos.peer import proposal_response_pb2
+
+from chaincode.shim.interfaces import ChaincodeStubError
+
+if TYPE_CHECKING:
+    from chaincode.shim.handler import Handler
+
+Message: TypeAlias = chaincode_shim_pb2.ChaincodeMessage
+COMPOSITE_NS = "\x00"
+MAX_UNICODE_RUNE = "\U0010ffff"
+VALIDATION_PARAMETER = "VALIDATION_PARAMETER"
+
+
+@dataclass(frozen=True)
+class KV:
+    """One result of a range or rich query."""
+
+    key: str
+    value: bytes
+    namespace: str = ""
+
+
+@dataclass(frozen=True)
+class QueryMetadata:
+    """What a paginated query returns beside its results."""
+
+    fetched_records_count: int
+    bookmark: str
+
+
+def _check_key(key: str, what: str = "key") -> None:
+    if not isinstance(key, str) or not key:
+        raise ChaincodeStubError(f"{what} must be a non-empty string, found {key!r}")
+
+
+class _QueryIterator:
+    """Results of a query, fetched from the peer in batches; close it if you stop early."""
+
+    def __init__(self, stub: ChaincodeStub, response: chaincode_shim_pb2.QueryResponse) -> None:
+        self._stub = stub
+        self._response = response
+        self._index = 0
+        self._closed = False
+
+    def _decode(self, raw: bytes) -> Any:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            if self._index < len(self._response.results):
+                item = self._response.results[self._index].resultBytes
+                self._index += 1
+                yield self._decode(item)
+            elif self._response.has_more and not self._closed:
+                payload = self._stub._ask(Message.QUERY_STATE_NEXT, chaincode_shim_pb2.QueryStateNext(id=self._response.id))
+                self._response = chaincode_shim_pb2.QueryResponse.FromString(payload)
+                self._index = 0
+            else:
+                self._closed = True
+                return
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._stub._ask(Message.QUERY_STATE_CLOSE, chaincode_shim_pb2.QueryStateClose(id=self._response.id))
+
+    def __enter__(self) -> _QueryIterator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class StateQueryIterator(_QueryIterator):
+    def _decode(self, raw: bytes) -> KV:
+        kv = kv_query_result_pb2.KV.FromString(raw)
+        return KV(kv.key, bytes(kv.value), kv.namespace)
+
+
+class HistoryQueryIterator(_QueryIterator):
+    def _decode(self, raw: bytes) -> kv_query_result_pb2.KeyModification:
+        return kv_query_result_pb2.KeyModification.FromString(raw)
+
+
+class ChaincodeStub:
+    def __init__(self, handler: Handler, message: Message) -> None:
+        self._handler = handler
+        self.channel_id: str = message.channel_id
+        self.tx_id: str = message.txid
+        self._input = chaincode_pb2.ChaincodeInput.FromString(message.payload)
+        self.signed_proposal = message.proposal
+        self.event: chaincode_event_pb2.ChaincodeEvent | None = None
+        self._creator = b""
+        self._transient: dict[str, bytes] = {}
+        self._timestamp: dt.datetime | None = None
+        if message.proposal.proposal_bytes:
+            proposal = proposal_pb2.Proposal.FromString(message.proposal.proposal_bytes)
+            header = common_pb2.Header.FromString(proposal.header)
+            channel_header = common_pb2.ChannelHeader.FromString(header.channel_header)
+            self._creator = bytes(common_pb2.SignatureHeader.FromString(header.signature_header).creator)
+            self._timestamp = channel_header.timestamp.ToDatetime(tzinfo=dt.timezone.utc)
+            self._transient = dict(proposal_pb2.ChaincodeProposalPayload.FromString(proposal.payload).TransientMap)
+
+    # ----- the transaction ----------------------------------------------------------
+
+    def get_args(self) -> list[bytes]:
+        return list(self._input.args)
+
+    def get_string_args(self) -> list[str]:
+        return [a.decode(errors="replace") for a in self._input.args]
+
+    def get_function_and_parameters(self) -> tuple[str, list[str]]:
+        args = self.get_string_args()
+        return (args[0], args[1:]) if args else ("", [])
+
+    def is_init(self) -> bool:
+        return bool(self._input.is_init)
+
+    def get_creator(self) -> bytes:
+        """The proposal creator's serialized identity (msp.SerializedIdentity)."""
+        return self._creator
+
+    def get_transient(self) -> dict[str, bytes]:
+        """Private input of the proposal: never written to the ledger."""
+        return dict(self._transient)
+
+    def get_tx_timestamp(self) -> dt.datetime:
+        """The client's proposal timestamp: the only clock a chaincode may use (determinism)."""
+        if self._timestamp is None:
+            raise ChaincodeStubError("this invocation carries no proposal")
+        return self._timestamp
+
+    def get_signed_proposal(self) -> proposal_pb2.SignedProposal:
+        return self.signed_proposal
+
+    def get_decorations(self) -> dict[str, bytes]:
+        return dict(self._input.decorations)
+
+    # ----- requests to the peer -----------------------------------------------------
+
+    def _ask(self, kind: int, payload: Any) -> bytes:
+        message = Message(type=kind, payload=payload.SerializeToString(), txid=self.tx_id, channel_id=self.channel_id)
+        return bytes(self._handler.call(message).payload)
+
+    def get_state(self, key: str, collection: str = "") -> bytes:
+        """The committed value of `key`, or b'' when it does not exist (as Fabric's shims)."""
+        _check_key(key)
+        return self._ask(Message.GET_STATE, chaincode_shim_pb2.GetState(key=key, collection=collection))
+
+    def get_state_multiple(self, keys: Sequence[str], collection: str = "") -> list[bytes]:
+        for key in keys:
+            _check_key(key)
+        payload = self._ask(Message.GET_STATE_MULTIPLE, chaincode_shim_pb2.GetStateMultiple(keys=list(keys), collection=collection))
+        return [bytes(v) for v in chaincode_shim_pb2.GetStateMultipleResult.FromString(payload).values]
+
+    def put_state(self, key: str, value: bytes, collection: str = "") -> None:
+        _check_key(key)
+        if not isinstance(value, (bytes, bytearray)):
+            raise ChaincodeStubError(f"value of {key!r} must be bytes, found {type(value).__name__}")
+        self._ask(Message.PUT_STATE, chaincode_shim_pb2.PutState(key=key, value=bytes(value), collection=collection))
+
+    def del_state(self, key: str, collection: str = "") -> None:
+        _check_key(key)
+        self._ask(Message.DEL_STATE, chaincode_shim_pb2.DelState(key=key, collection=collection))
+
+    def get_state_metadata(self, key: str, collection: str = "") -> dict[str, bytes]:
+        _check_key(key)
+        payload = self._ask(Message.GET_STATE_METADATA, chaincode_shim_pb2.GetStateMetadata(key=key, collection=collection))
+        return {e.metakey: bytes(e.value) for e in chaincode_shim_pb2.StateMetadataResult.FromString(payload).entries}
+
+    def put_state_metadata(self, key: str, name: str, value: bytes, collection: str = "") -> None:
+        _check_key(key)
+        entry = chaincode_shim_pb2.StateMetadata(metakey=name, value=value)
+        self._ask(Message.PUT_STATE_METADATA, chaincode_shim_pb2.PutStateMetadata(key=key, collection=collection, metadata=entry))
+
+    def get_state_validation_parameter(self, key: str) -> bytes:
+        """The key's own endorsement policy (a SignaturePolicyEnvelope), b'' if it has none."""
+        return self.get_state_metadata(key).get(VALIDATION_PARAMETER, b"")
+
+    def set_state_validation_parameter(self, key: str, policy: bytes) -> None:
+        """Give `key` its own endorsement policy (state-based endorsement)."""
+        self.put_state_metadata(key, VALIDATION_PARAMETER, policy)
+
+    def _range(self, start: str, end: str, metadata: chaincode_shim_pb2.QueryMetadata | None) -> chaincode_shim_pb2.QueryResponse:
+        request = chaincode_shim_pb2.GetStateByRange(startKey=start, endKey=end)
+        if metadata is not None:
+            request.metadata = metadata.SerializeToString()
+        return chaincode_shim_pb2.QueryResponse.FromString(self._ask(Message.GET_STATE_BY_RANGE, request))
+
+    def get_state_by_range(self, start: str, end: str) -> StateQueryIterator:
+        """Keys in [start, end) in key order; '' for either bound means unbounded."""
+        for bound in (start, end):
+            if bound.startswith(COMPOSITE_NS):
+                raise ChaincodeStubError("range bounds must not be composite keys; use get_state_by_partial_composite_key")
+        return StateQueryIterator(self, self._range(start or "\x01", end, None))
+
+    def get_state_by_range_with_pagination(self, start: str, end: str, page_size: int,
+                                           bookmark: str = "") -> tuple[StateQueryIterator, QueryMetadata]:
+        if page_size <= 0:
+            raise ChaincodeStubError(f"page size must be positive, found {page_size}")
+        response = self._range(start or "\x01", end, chaincode_shim_pb2.QueryMetadata(pageSize=page_size, bookmark=bookmark))
+        return StateQueryIterator(self, response), _metadata(response)
+
+    def get_state_by_partial_composite_key(self, object_type: str, attributes: Sequence[str]) -> StateQueryIterator:
+        prefix = self.create_composite_key(object_type, attributes)
+        return StateQueryIterator(self, self._range(prefix, prefix + MAX_UNICODE_RUNE, None))
+
+    def get_state_by_partial_composite_key_with_pagination(
+        self, object_type: str, attributes: Sequence[str], page_size: int, bookmark: str = ""
+    ) -> tuple[StateQueryIterator, QueryMetadata]:
+        prefix = self.create_composite_key(object_type, attributes)
+        response = self._range(prefix, prefix + MAX_UNICODE_RUNE,
+                               chaincode_shim_pb2.QueryMetadata(pageSize=page_size, bookmark=bookmark))
+        return StateQueryIterator(self, response), _metadata(response)
+
+    def get_query_result(self, query: str) -> StateQueryIterator:
+        """A rich query: a CouchDB Mango selector in JSON over this chaincode's JSON values."""
+        payload = self._ask(Message.GET_QUERY_RESULT, chaincode_shim_pb2.GetQueryResult(query=query))
+        return StateQueryIterator(self, chaincode_shim_pb2.QueryResponse.FromString(payload))
+
+    def get_query_result_with_pagination(self, query: str, page_size: int,
+                                         bookmark: str = "") -> tuple[StateQueryIterator, QueryMetadata]:
+        metadata = chaincode_shim_pb2.QueryMetadata(pageSize=page_size, bookmark=bookmark).SerializeToString()
+        payload = self._ask(Message.GET_QUERY_RESULT, chaincode_shim_pb2.GetQueryResult(query=query, metadata=metadata))
+        response = chaincode_shim_pb2.QueryResponse.FromString(payload)
+        return StateQueryIterator(self, response), _metadata(response)
+
+    def get_history_for_key(self, key: str) -> HistoryQueryIterator:
+        _check_key(key)
+        payload = self._ask(Message.GET_HISTORY_FOR_KEY, chaincode_shim_pb2.GetHistoryForKey(key=key))
+        return HistoryQueryIterator(self, chaincode_shim_pb2.QueryResponse.FromString(payload))
+
+    def invoke_chaincode(self, name: str, args: Sequence[bytes | str], channel: str = "") -> proposal_response_pb2.Response:
+        """Call another chaincode in this transaction. On this channel it may read and write;
+        on another channel (`channel`) it can only read, as in Fabric."""
+        target = f"{name}/{channel}" if channel else name
+        spec = chaincode_pb2.ChaincodeSpec(
+            chaincode_id=chaincode_pb2.ChaincodeID(name=target),
+            input=chaincode_pb2.ChaincodeInput(args=[a.encode() if isinstance(a, str) else a for a in args]),
+        )
+        payload = self._ask(Message.INVOKE_CHAINCODE, spec)
+        completed = Message.FromString(payload)
+        return proposal_response_pb2.Response.FromString(completed.payload)
+
+    def set_event(self, name: str, payload: bytes = b"") -> None:
+        """The transaction's chaincode event (one per transaction; the last one set wins)."""
+        if not name:
+            raise ChaincodeStubError("an event needs a name")
+        self.event = chaincode_event_pb2.ChaincodeEvent(event_name=name, payload=payload, tx_id=self.tx_id)
+
+    # ----- composite keys -------------------------------------------------------------
+
+    @staticmethod
+    def create_composite_key(object_type: str, attributes: Sequence[str]) -> str:
+        for part in (object_type, *attributes):
+            if not isinstance(part, str):
+                raise ChaincodeStubError(f"composite key parts must be strings, found {part!r}")
+            if COMPOSITE_NS in part or MAX_UNICODE_RUNE in part:
+                raise ChaincodeStubError(f"composite key part {part!r} contains U+0000 or U+10FFFF")
+        return COMPOSITE_NS + object_type + COMPOSITE_NS + "".join(a + COMPOSITE_NS for a in attributes)
+
+    @staticmethod
+    def split_composite_key(key: str) -> tuple[str, list[str]]:
+        if not key.startswith(COMPOSITE_NS):
+            raise ChaincodeStubError(f"{key!r} is not a composite key")
+        parts = key[1:].split(COMPOSITE_NS)
+        return parts[0], parts[1:-1]
+
+
+def _metadata(response: chaincode_shim_pb2.QueryResponse) -> QueryMetadata:
+    meta = chaincode_shim_pb2.QueryResponseMetadata.FromString(response.metadata)
+    return QueryMetadata(meta.fetched_records_count, meta.bookmark)

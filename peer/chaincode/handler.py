@@ -1,0 +1,297 @@
+"""The peer's side of the ChaincodeMessage protocol, over one chaincode's stream.
+
+The chaincode registers (REGISTER → REGISTERED, READY); the peer then sends it
+TRANSACTION or INIT messages and answers the requests each transaction makes from that
+transaction's simulation, until the chaincode reports COMPLETED (or ERROR). Requests of
+many transactions interleave on the stream; each is matched to its transaction by
+channel and transaction id.
+
+Private data requests are refused with a clear message until collections exist.
+Another chaincode may be invoked: on the same channel it shares the transaction's
+simulation (its writes count), on another channel it only reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol, TypeAlias
+
+from fabric_protos.ledger.queryresult import kv_query_result_pb2
+from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2, proposal_pb2
+from google.protobuf.message import DecodeError
+
+from consortia.errors import ConsortiaError
+from peer.endorser.simulator import RangeScan, TxSimulator
+from peer.ledger.queries import KV
+
+log = logging.getLogger(__name__)
+
+Message: TypeAlias = chaincode_shim_pb2.ChaincodeMessage
+BATCH = 100  # results per QueryResponse, as Fabric's default
+NO_PRIVATE_DATA = "private data collections are not supported yet"
+
+
+class ChaincodeCallError(ConsortiaError):
+    """A request of the chaincode cannot be served; the chaincode receives the message."""
+
+
+class Invoker(Protocol):
+    """Runs another chaincode for INVOKE_CHAINCODE (the chaincode registry does)."""
+
+    async def invoke(self, caller: TxContext, target: str, channel: str,
+                     spec_input: chaincode_pb2.ChaincodeInput) -> Message: ...
+
+
+@dataclass
+class TxContext:
+    """One transaction's execution of one chaincode."""
+
+    channel_id: str
+    tx_id: str
+    namespace: str
+    simulator: TxSimulator
+    signed_proposal: proposal_pb2.SignedProposal
+    read_only: bool = False
+    queries: dict[str, RangeScan | Iterator[bytes]] = field(default_factory=dict)
+    done: asyncio.Future[Message] | None = None
+
+
+class PeerChaincodeHandler:
+    def __init__(self, send: Callable[[Message], Awaitable[None]], invoker: Invoker) -> None:
+        self._send = send
+        self._invoker = invoker
+        self.chaincode_id = ""
+        self._contexts: dict[tuple[str, str], TxContext] = {}
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.registered = asyncio.Event()
+        self.closed = asyncio.Event()
+
+    async def serve(self, incoming: AsyncIterator[Message], on_register: Callable[[PeerChaincodeHandler], None]) -> None:
+        """Take the chaincode's registration, then its messages, until the stream ends."""
+        try:
+            async for message in incoming:
+                if not self.chaincode_id:
+                    await self._register(message, on_register)
+                elif message.type in (Message.COMPLETED, Message.ERROR):
+                    context = self._contexts.get((message.channel_id, message.txid))
+                    if context is None or context.done is None or context.done.done():
+                        log.warning("chaincode %s: %s for an unknown transaction %s", self.chaincode_id,
+                                    Message.Type.Name(message.type), message.txid[:8])
+                    else:
+                        context.done.set_result(message)
+                elif message.type == Message.KEEPALIVE:
+                    continue
+                else:
+                    task = asyncio.create_task(self._serve_request(message))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+        finally:
+            self.closed.set()
+            for context in self._contexts.values():
+                if context.done is not None and not context.done.done():
+                    context.done.set_exception(ChaincodeCallError(f"chaincode {self.chaincode_id} disconnected"))
+
+    async def _register(self, message: Message, on_register: Callable[[PeerChaincodeHandler], None]) -> None:
+        if message.type != Message.REGISTER:
+            raise ChaincodeCallError(f"a chaincode must REGISTER first, sent {Message.Type.Name(message.type)}")
+        try:
+            chaincode_id = chaincode_pb2.ChaincodeID.FromString(message.payload)
+        except DecodeError as exc:
+            raise ChaincodeCallError(f"REGISTER carries no ChaincodeID: {exc}") from exc
+        if not chaincode_id.name:
+            raise ChaincodeCallError("REGISTER names no chaincode")
+        self.chaincode_id = chaincode_id.name
+        on_register(self)
+        await self._send(Message(type=Message.REGISTERED))
+        await self._send(Message(type=Message.READY))
+        self.registered.set()
+        log.info("chaincode %s registered", self.chaincode_id)
+
+    async def execute(self, context: TxContext, kind: int, spec_input: chaincode_pb2.ChaincodeInput,
+                      timeout: float) -> Message:
+        """Run one transaction on the chaincode; its COMPLETED or ERROR message."""
+        key = (context.channel_id, context.tx_id)
+        if key in self._contexts:
+            raise ChaincodeCallError(f"transaction {context.tx_id[:8]} is already running on chaincode {self.chaincode_id}")
+        if self.closed.is_set():
+            raise ChaincodeCallError(f"chaincode {self.chaincode_id} is not connected")
+        context.done = asyncio.get_running_loop().create_future()
+        self._contexts[key] = context
+        try:
+            await self._send(Message(type=kind, payload=spec_input.SerializeToString(), txid=context.tx_id,
+                                     channel_id=context.channel_id, proposal=context.signed_proposal))
+            return await asyncio.wait_for(context.done, timeout)
+        except TimeoutError as exc:
+            raise ChaincodeCallError(f"chaincode {self.chaincode_id} did not complete within {timeout:g}s") from exc
+        finally:
+            del self._contexts[key]
+
+    async def _serve_request(self, message: Message) -> None:
+        context = self._contexts.get((message.channel_id, message.txid))
+        reply = Message(type=Message.RESPONSE, txid=message.txid, channel_id=message.channel_id)
+        try:
+            if context is None:
+                raise ChaincodeCallError(f"transaction {message.txid[:8]} is not running on this chaincode")
+            reply.payload = await self._answer(context, message)
+        except (ChaincodeCallError, ConsortiaError, DecodeError) as exc:
+            reply.type = Message.ERROR
+            reply.payload = str(exc).encode()
+        except Exception as exc:  # a peer bug: tell the chaincode, keep serving
+            log.exception("chaincode %s: serving %s failed", self.chaincode_id, Message.Type.Name(message.type))
+            reply.type = Message.ERROR
+            reply.payload = f"the peer failed to serve {Message.Type.Name(message.type)}: {exc}".encode()
+        if not self.closed.is_set():
+            await self._send(reply)
+
+    async def _answer(self, context: TxContext, message: Message) -> bytes:
+        kind = message.type
+        sim, ns = context.simulator, context.namespace
+        shim = chaincode_shim_pb2
+        if kind == Message.GET_STATE:
+            request = shim.GetState.FromString(message.payload)
+            _no_collection(request.collection)
+            return sim.get_state(ns, request.key) or b""
+        if kind == Message.GET_STATE_MULTIPLE:
+            multiple = shim.GetStateMultiple.FromString(message.payload)
+            _no_collection(multiple.collection)
+            values = [sim.get_state(ns, k) or b"" for k in multiple.keys]
+            return bytes(shim.GetStateMultipleResult(values=values).SerializeToString())
+        if kind == Message.PUT_STATE:
+            put = shim.PutState.FromString(message.payload)
+            _no_collection(put.collection)
+            self._writable(context)
+            sim.set_state(ns, _key(put.key), put.value)
+            return b""
+        if kind == Message.DEL_STATE:
+            delete = shim.DelState.FromString(message.payload)
+            _no_collection(delete.collection)
+            self._writable(context)
+            sim.delete_state(ns, _key(delete.key))
+            return b""
+        if kind == Message.WRITE_BATCH_STATE:
+            self._writable(context)
+            for record in shim.WriteBatchState.FromString(message.payload).rec:
+                _no_collection(record.collection)
+                if record.type == shim.WriteRecord.PUT_STATE:
+                    sim.set_state(ns, _key(record.key), record.value)
+                elif record.type == shim.WriteRecord.DEL_STATE:
+                    sim.delete_state(ns, _key(record.key))
+                elif record.type == shim.WriteRecord.PUT_STATE_METADATA:
+                    sim.set_state_metadata(ns, _key(record.key), record.metadata.metakey, record.metadata.value)
+                else:
+                    raise ChaincodeCallError(f"write batch record type {record.type} is not supported")
+            return b""
+        if kind == Message.GET_STATE_METADATA:
+            get_meta = shim.GetStateMetadata.FromString(message.payload)
+            _no_collection(get_meta.collection)
+            entries = sim.get_state_metadata(ns, get_meta.key)
+            return bytes(shim.StateMetadataResult(
+                entries=[shim.StateMetadata(metakey=k, value=entries[k]) for k in sorted(entries)]
+            ).SerializeToString())
+        if kind == Message.PUT_STATE_METADATA:
+            put_meta = shim.PutStateMetadata.FromString(message.payload)
+            _no_collection(put_meta.collection)
+            self._writable(context)
+            sim.set_state_metadata(ns, _key(put_meta.key), put_meta.metadata.metakey, put_meta.metadata.value)
+            return b""
+        if kind == Message.GET_STATE_BY_RANGE:
+            by_range = shim.GetStateByRange.FromString(message.payload)
+            _no_collection(by_range.collection)
+            paging = shim.QueryMetadata.FromString(by_range.metadata) if by_range.metadata else None
+            if paging is not None and paging.pageSize > 0:
+                page = sim.range_page(ns, by_range.startKey, by_range.endKey, paging.pageSize, paging.bookmark)
+                return _page_response(ns, page.items, page.bookmark)
+            return self._first_batch(context, sim.range_scan(ns, by_range.startKey, by_range.endKey))
+        if kind == Message.GET_QUERY_RESULT:
+            rich = shim.GetQueryResult.FromString(message.payload)
+            _no_collection(rich.collection)
+            paging = shim.QueryMetadata.FromString(rich.metadata) if rich.metadata else None
+            if paging is not None and paging.pageSize > 0:
+                page = sim.query(ns, rich.query, paging.pageSize, paging.bookmark)
+                return _page_response(ns, page.items, page.bookmark)
+            page = sim.query(ns, rich.query)
+            return self._first_batch(context, iter([_kv_bytes(ns, kv) for kv in page.items]))
+        if kind == Message.GET_HISTORY_FOR_KEY:
+            history = shim.GetHistoryForKey.FromString(message.payload)
+            found = sim.queries.history(ns, history.key)
+            return self._first_batch(context, iter([bytes(m.SerializeToString()) for m in found]))
+        if kind == Message.QUERY_STATE_NEXT:
+            query_id = shim.QueryStateNext.FromString(message.payload).id
+            return self._next_batch(context, query_id)
+        if kind == Message.QUERY_STATE_CLOSE:
+            query_id = shim.QueryStateClose.FromString(message.payload).id
+            scan = context.queries.pop(query_id, None)
+            if isinstance(scan, RangeScan):
+                scan.close()
+            return bytes(shim.QueryResponse(has_more=False, id=query_id).SerializeToString())
+        if kind == Message.INVOKE_CHAINCODE:
+            spec = chaincode_pb2.ChaincodeSpec.FromString(message.payload)
+            target, _, channel = spec.chaincode_id.name.partition("/")
+            if not target:
+                raise ChaincodeCallError("INVOKE_CHAINCODE names no chaincode")
+            completed = await self._invoker.invoke(context, target, channel or context.channel_id, spec.input)
+            return bytes(completed.SerializeToString())
+        if kind in (Message.GET_PRIVATE_DATA_HASH, Message.PURGE_PRIVATE_DATA):
+            raise ChaincodeCallError(NO_PRIVATE_DATA)
+        raise ChaincodeCallError(f"message type {Message.Type.Name(kind)} is not supported")
+
+    @staticmethod
+    def _writable(context: TxContext) -> None:
+        if context.read_only:
+            raise ChaincodeCallError(f"chaincode {context.namespace} was invoked on channel {context.channel_id} "
+                                     "from another channel: it can only read there")
+
+    def _first_batch(self, context: TxContext, source: RangeScan | Iterator[bytes]) -> bytes:
+        query_id = str(next(self._ids))
+        context.queries[query_id] = source
+        return self._next_batch(context, query_id)
+
+    def _next_batch(self, context: TxContext, query_id: str) -> bytes:
+        source = context.queries.get(query_id)
+        if source is None:
+            raise ChaincodeCallError(f"query {query_id} is not open")
+        if isinstance(source, RangeScan):
+            items, more = source.next_batch(BATCH)
+            results = [_kv_bytes(context.namespace, kv) for kv in items]
+        else:
+            results = list(itertools.islice(source, BATCH + 1))
+            more = len(results) > BATCH
+            if more:
+                context.queries[query_id] = itertools.chain(results[BATCH:], source)
+                results = results[:BATCH]
+        if not more:
+            context.queries.pop(query_id, None)
+        return bytes(chaincode_shim_pb2.QueryResponse(
+            results=[chaincode_shim_pb2.QueryResultBytes(resultBytes=r) for r in results], has_more=more, id=query_id,
+        ).SerializeToString())
+
+
+def _no_collection(collection: str) -> None:
+    if collection:
+        raise ChaincodeCallError(f"{NO_PRIVATE_DATA} (collection {collection!r})")
+
+
+def _key(key: str) -> str:
+    if not key:
+        raise ChaincodeCallError("a key must not be empty")
+    return key
+
+
+def _kv_bytes(ns: str, kv: KV) -> bytes:
+    return bytes(kv_query_result_pb2.KV(namespace=ns, key=kv.key, value=kv.value).SerializeToString())
+
+
+def _page_response(ns: str, items: list[KV], bookmark: str) -> bytes:
+    metadata = chaincode_shim_pb2.QueryResponseMetadata(fetched_records_count=len(items), bookmark=bookmark)
+    return bytes(chaincode_shim_pb2.QueryResponse(
+        results=[chaincode_shim_pb2.QueryResultBytes(resultBytes=_kv_bytes(ns, kv)) for kv in items],
+        has_more=False, metadata=metadata.SerializeToString(),
+    ).SerializeToString())
+
+
+__all__ = ["ChaincodeCallError", "PeerChaincodeHandler", "TxContext"]
