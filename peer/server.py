@@ -3,7 +3,6 @@ protos.ChaincodeSupport (on its own listener, for chaincode processes)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,7 +19,6 @@ from fabric_protos.peer import (
 )
 
 from consortia import delivery
-from consortia.streams import Outbox
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.channel import PeerChannel
 from peer.channels import ChannelManager
@@ -100,11 +98,5 @@ class ChaincodeSupportService(chaincode_shim_pb2_grpc.ChaincodeSupportServicer):
         self.registry = registry
 
     async def Register(self, requests: AsyncIterator[chaincode_shim_pb2.ChaincodeMessage],
-                       context: grpc.aio.ServicerContext) -> AsyncIterator[chaincode_shim_pb2.ChaincodeMessage]:
-        outbox: Outbox[chaincode_shim_pb2.ChaincodeMessage] = Outbox()
-        task = asyncio.create_task(self.registry.serve(requests, outbox))
-        try:
-            async for message in outbox.messages():
-                yield message
-        finally:
-            task.cancel()
+                       context: grpc.aio.ServicerContext) -> None:
+        await self.registry.serve(requests, context.write)

@@ -12,7 +12,6 @@ Either way the chaincode sends REGISTER first and the same protocol follows.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -20,7 +19,7 @@ import grpc
 from fabric_protos.peer import chaincode_shim_pb2, chaincode_shim_pb2_grpc
 
 from chaincode.shim.handler import Handler, Message
-from consortia.streams import Outbox
+from consortia.streams import SerialWriter
 from chaincode.shim.interfaces import Chaincode
 
 log = logging.getLogger(__name__)
@@ -38,13 +37,12 @@ async def connect(address: str, chaincode_id: str, chaincode: Chaincode, *, root
         channel = grpc.aio.secure_channel(address, grpc.ssl_channel_credentials(root_ca, client_key, client_cert),
                                           options=OPTIONS)
     async with channel:
-        outbox = Outbox[Message]()
-        handler = Handler(chaincode_id, chaincode, outbox.send)
-        call = chaincode_shim_pb2_grpc.ChaincodeSupportStub(channel).Register(outbox.messages())
+        call = chaincode_shim_pb2_grpc.ChaincodeSupportStub(channel).Register()
+        handler = Handler(chaincode_id, chaincode, SerialWriter[Message](call.write).send)
         try:
             await handler.chat(call)
         finally:
-            outbox.close()
+            call.cancel()
     log.info("chaincode %s: the peer at %s closed the stream", chaincode_id, address)
 
 
@@ -54,22 +52,9 @@ class _ChaincodeService(chaincode_shim_pb2_grpc.ChaincodeServicer):
         self.chaincode = chaincode
 
     async def Connect(self, requests: AsyncIterator[chaincode_shim_pb2.ChaincodeMessage],
-                      context: grpc.aio.ServicerContext) -> AsyncIterator[chaincode_shim_pb2.ChaincodeMessage]:
-        outbox = Outbox[Message]()
-        handler = Handler(self.chaincode_id, self.chaincode, outbox.send)
-
-        async def chat() -> None:
-            try:
-                await handler.chat(requests)
-            finally:
-                outbox.close()
-
-        task = asyncio.create_task(chat())
-        try:
-            async for message in outbox.messages():
-                yield message
-        finally:
-            task.cancel()
+                      context: grpc.aio.ServicerContext) -> None:
+        handler = Handler(self.chaincode_id, self.chaincode, SerialWriter[Message](context.write).send)
+        await handler.chat(requests)
         log.info("chaincode %s: a peer disconnected", self.chaincode_id)
 
 

@@ -79,6 +79,9 @@ class ChaincodeDeployment:
     path: Path | None = None
     # Or chaincode-as-a-service: the peer connects to it here.
     address: str | None = None
+    # With neither, the chaincode is started by someone else and dials the peer's
+    # chaincode listener itself (Fabric's development mode, or a Node chaincode run
+    # with `fabric-chaincode-node start`).
     # Default: the channel's Endorsement policy.
     endorsement_policy: str | None = None
 
@@ -142,9 +145,11 @@ def _check_peer(config: PeerNodeConfig, problems: Problems) -> None:
     names: set[tuple[str, str]] = set()
     for index, cc in enumerate(config.chaincodes):
         where = f"chaincodes[{index}]"
-        if (cc.path is None) == (cc.address is None):
-            problems.add(where, f"chaincode {cc.name!r} needs exactly one of path (a package the peer runs) "
-                                "or address (chaincode-as-a-service)")
+        if cc.path is not None and cc.address is not None:
+            problems.add(where, f"chaincode {cc.name!r} has both path (a package the peer runs) and address "
+                                "(chaincode-as-a-service); give one, or neither for a chaincode that dials in")
+        if cc.path is None and cc.address is None and config.chaincode_listen is None:
+            problems.add("chaincode_listen", f"chaincode {cc.name!r} dials in, so the peer needs a chaincode_listen address")
         if cc.path is not None:
             if not cc.path.is_dir():
                 problems.add(f"{where}.path", f"chaincode folder {cc.path} does not exist")

@@ -86,10 +86,13 @@ class PeerChaincodeHandler:
                         context.done.set_result(message)
                 elif message.type == Message.KEEPALIVE:
                     continue
-                else:
+                elif message.type == Message.INVOKE_CHAINCODE:
+                    # Runs another chaincode: must not hold up this stream meanwhile.
                     task = asyncio.create_task(self._serve_request(message))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
+                else:
+                    await self._serve_request(message)
         finally:
             self.closed.set()
             for context in self._contexts.values():
@@ -149,6 +152,17 @@ class PeerChaincodeHandler:
             await self._send(reply)
 
     async def _answer(self, context: TxContext, message: Message) -> bytes:
+        if message.type == Message.INVOKE_CHAINCODE:
+            spec = chaincode_pb2.ChaincodeSpec.FromString(message.payload)
+            target, _, channel = spec.chaincode_id.name.partition("/")
+            if not target:
+                raise ChaincodeCallError("INVOKE_CHAINCODE names no chaincode")
+            completed = await self._invoker.invoke(context, target, channel or context.channel_id, spec.input)
+            return bytes(completed.SerializeToString())
+        return self._answer_now(context, message)
+
+    def _answer_now(self, context: TxContext, message: Message) -> bytes:
+        """Every request but INVOKE_CHAINCODE: answered at once from the simulation."""
         kind = message.type
         sim, ns = context.simulator, context.namespace
         shim = chaincode_shim_pb2
@@ -229,13 +243,6 @@ class PeerChaincodeHandler:
             if isinstance(scan, RangeScan):
                 scan.close()
             return bytes(shim.QueryResponse(has_more=False, id=query_id).SerializeToString())
-        if kind == Message.INVOKE_CHAINCODE:
-            spec = chaincode_pb2.ChaincodeSpec.FromString(message.payload)
-            target, _, channel = spec.chaincode_id.name.partition("/")
-            if not target:
-                raise ChaincodeCallError("INVOKE_CHAINCODE names no chaincode")
-            completed = await self._invoker.invoke(context, target, channel or context.channel_id, spec.input)
-            return bytes(completed.SerializeToString())
         if kind in (Message.GET_PRIVATE_DATA_HASH, Message.PURGE_PRIVATE_DATA):
             raise ChaincodeCallError(NO_PRIVATE_DATA)
         raise ChaincodeCallError(f"message type {Message.Type.Name(kind)} is not supported")

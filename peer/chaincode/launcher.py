@@ -21,8 +21,6 @@ from fabric_protos.peer import chaincode_shim_pb2_grpc
 
 from consortia.config.node import ChaincodeDeployment
 from consortia.grpcutil import channel
-from consortia.streams import Outbox
-from peer.chaincode.handler import Message
 from peer.chaincode.registry import ChaincodeRegistry
 
 log = logging.getLogger(__name__)
@@ -47,9 +45,11 @@ class ChaincodeLauncher:
             started.add(deployment.name)
             if deployment.path is not None:
                 work = self._supervise(deployment.name, deployment.path)
-            else:
-                assert deployment.address is not None
+            elif deployment.address is not None:
                 work = self._dial(deployment.name, deployment.address)
+            else:
+                log.info("chaincode %s will dial in by itself", deployment.name)
+                continue
             self._tasks.append(asyncio.create_task(work, name=f"chaincode-{deployment.name}"))
 
     async def _supervise(self, name: str, path: Path) -> None:
@@ -77,12 +77,11 @@ class ChaincodeLauncher:
     async def _dial(self, name: str, address: str) -> None:
         delay = 0.5
         while True:
-            outbox: Outbox[Message] = Outbox()
             try:
                 async with channel(address) as ch:
-                    call = chaincode_shim_pb2_grpc.ChaincodeStub(ch).Connect(outbox.messages())
+                    call = chaincode_shim_pb2_grpc.ChaincodeStub(ch).Connect()
                     log.info("connecting to chaincode %s at %s", name, address)
-                    await self.registry.serve(call, outbox)
+                    await self.registry.serve(call, call.write)
                     delay = 0.5
             except grpc.aio.AioRpcError as exc:
                 log.warning("chaincode %s at %s: %s (%s); trying again in %.1fs", name, address,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
 from fabric_protos.peer import chaincode_pb2, chaincode_event_pb2, proposal_pb2, proposal_response_pb2
 
-from consortia.streams import Outbox
+from consortia.streams import SerialWriter
 from peer.chaincode.handler import ChaincodeCallError, Message, PeerChaincodeHandler, TxContext
 from peer.endorser.simulator import TxSimulator
 
@@ -39,13 +39,12 @@ class ChaincodeRegistry:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def serve(self, incoming: AsyncIterator[Message], outbox: Outbox[Message]) -> None:
+    async def serve(self, incoming: AsyncIterator[Message], write: Callable[[Message], Awaitable[None]]) -> None:
         """Run the peer's side of one chaincode stream until it ends."""
-        handler = PeerChaincodeHandler(outbox.send, self)
+        handler = PeerChaincodeHandler(SerialWriter[Message](write).send, self)
         try:
             await handler.serve(incoming, self._register)
         finally:
-            outbox.close()
             if self._handlers.get(handler.chaincode_id) is handler:
                 del self._handlers[handler.chaincode_id]
                 log.info("chaincode %s disconnected", handler.chaincode_id)

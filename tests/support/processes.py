@@ -20,7 +20,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-STARTED: list[NodeProcess] = []
+STARTED: list[NodeProcess] = []  # nodes a test started: killed when it ends
+SHARED: list[NodeProcess] = []  # nodes a module fixture shares: killed by the fixture
 
 
 def free_ports(count: int) -> list[int]:
@@ -78,7 +79,7 @@ class NodeProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         log.close()
-        if self not in STARTED:
+        if self not in STARTED and self not in SHARED:
             STARTED.append(self)
         self.wait_healthy(timeout)
 
@@ -127,12 +128,22 @@ class NodeProcess:
         return "\n".join(text[-lines:])
 
 
+def share(*nodes: NodeProcess) -> None:
+    """Keep these nodes running across tests (their fixture stops them)."""
+    for node in nodes:
+        if node in STARTED:
+            STARTED.remove(node)
+        if node not in SHARED:
+            SHARED.append(node)
+
+
 def report_and_reap(failed: bool) -> str:
-    """Kill every node still running; return their logs if the test failed."""
+    """Kill the nodes the test started; return every node's log if the test failed."""
     out = []
-    for node in STARTED:
+    for node in [*STARTED, *SHARED]:
         if failed:
             out.append(f"----- log of {node.name} ({node.log_path}) -----\n{node.tail(120)}")
+    for node in STARTED:
         node.kill()
     STARTED.clear()
     return "\n".join(out)

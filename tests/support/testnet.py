@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from fabric_protos.common import common_pb2
 from fabric_protos.orderer import ab_pb2, ab_pb2_grpc
-from fabric_protos.peer import chaincode_pb2, events_pb2_grpc, proposal_response_pb2
+from fabric_protos.peer import chaincode_pb2, events_pb2_grpc, peer_pb2_grpc, proposal_response_pb2
 
 from consortia import adminclient, cryptogen
 from consortia.channelconfig.build import build_channel_config
@@ -21,7 +21,7 @@ from consortia.grpcutil import channel
 from consortia.msp.layout import load_signing_identity
 from consortia.msp.signing import SigningIdentity
 from consortia.protoutil.envelope import create_signed_envelope
-from consortia.protoutil.proposal import create_proposal, sign_proposal, unpack_proposal
+from consortia.protoutil.proposal import UnpackedProposal, create_proposal, sign_proposal, unpack_proposal
 from consortia.protoutil.response import create_proposal_response
 from consortia.protoutil.transaction import create_signed_transaction
 from tests.support.processes import NodeProcess, free_port_block
@@ -202,6 +202,33 @@ class TestNetwork:
                 else:
                     items.append(getattr(response, kind))
         return items, statuses
+
+    def _peer_channel(self, peer: PeerHandle) -> Any:
+        tls_ca = (self.layout.org(peer.msp_id).node_dir(peer.name) / "tls" / "ca.crt").read_bytes() if self._tls else None
+        return channel(peer.address, root_ca=tls_ca, client_cert=self.client_tls["client_cert"],
+                       client_key=self.client_tls["client_key"])
+
+    async def endorse(
+        self, peers: Sequence[PeerHandle], chaincode: str, *args: str | bytes, channel_id: str = "ch1",
+        client: SigningIdentity | None = None, transient: dict[str, bytes] | None = None, timeout: float = 60,
+    ) -> tuple[UnpackedProposal, list[proposal_response_pb2.ProposalResponse]]:
+        """One signed proposal, sent to each peer; the peers' responses in order."""
+        client = client or self.identity("Org1MSP")
+        proposal, _ = create_proposal(channel_id, chaincode, [a.encode() if isinstance(a, str) else a for a in args],
+                                      client.serialize(), transient=transient)
+        signed = sign_proposal(proposal, client)
+        responses = []
+        for peer in peers:
+            async with self._peer_channel(peer) as ch:
+                responses.append(await peer_pb2_grpc.EndorserStub(ch).ProcessProposal(signed, timeout=timeout))
+        return unpack_proposal(signed), responses
+
+    async def submit(self, proposal: UnpackedProposal, responses: Sequence[proposal_response_pb2.ProposalResponse],
+                     client: SigningIdentity | None = None) -> int:
+        """Assemble the transaction and broadcast it; the orderer's status."""
+        envelope = create_signed_transaction(proposal, responses, client or self.identity("Org1MSP"))
+        (answer,) = await self.broadcast([envelope])
+        return int(answer.status)
 
     async def wait_for_height(self, peer: PeerHandle, channel_id: str, height: int, timeout: float = 30) -> list[common_pb2.Block]:
         """The peer's blocks 0..height-1, waiting until it has committed them."""
