@@ -41,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--tls-ca", help="CA certificate of the peer's TLS server (classic mode)")
     serve.add_argument("--tls-cert", help="TLS certificate (client in classic mode, server as a service)")
     serve.add_argument("--tls-key", help="TLS key")
+    serve.add_argument("--tls-client-ca", help="as a service: require peers to present a certificate from this CA")
     serve.add_argument("--log-level", default=os.environ.get("CORE_CHAINCODE_LOGGING_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -60,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                        client_cert=_read(args.tls_cert), client_key=_read(args.tls_key)))
             return 2  # the peer went away: the peer that launched us starts us again
         asyncio.run(server.serve(args.listen, chaincode_id, chaincode, cert=_read(args.tls_cert),
-                                 key=_read(args.tls_key)))
+                                 key=_read(args.tls_key), client_root_ca=_read(args.tls_client_ca)))
     except KeyboardInterrupt:
         return 0
     except grpc.aio.AioRpcError as exc:

@@ -75,6 +75,17 @@ class PeerChannel:
         finally:
             self._readers.append(reader)
 
+    def committed(self, tx_id: str) -> tuple[int, int, int] | None:
+        """(block, position, validation code) of a committed transaction, or None.
+
+        Read on a connection of its own, which sees committed state only.
+        """
+        reader = self._readers.pop() if self._readers else self.ledger.db.reader()
+        try:
+            return reader.tx_location(tx_id)
+        finally:
+            self._readers.append(reader)
+
     def commit(self, block: common_pb2.Block) -> list[int]:
         """Validate and commit one block (in the calling thread); its validation codes."""
         result = self.validator.validate(block)
@@ -106,4 +117,7 @@ class PeerChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for reader in self._readers:
+            reader.close()
+        self._readers.clear()
         self.ledger.close()

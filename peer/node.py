@@ -5,15 +5,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import grpc
-from fabric_protos.peer import chaincode_shim_pb2_grpc, peer_pb2_grpc
+from fabric_protos.gateway import gateway_pb2_grpc
+from fabric_protos.peer import chaincode_shim_pb2_grpc, peer_pb2_grpc, proposal_pb2, proposal_response_pb2
 
 from consortia.config.node import PeerNodeConfig, load_peer_config
-from consortia.grpcutil import OPTIONS, listen, server_credentials
+from consortia.grpcutil import OPTIONS, listen
 from consortia.msp.layout import load_signing_identity
 from consortia.nodeserver import NodeServers
 from consortia.nodeserver import main as node_main
@@ -22,10 +24,26 @@ from peer.chaincode.definitions import ConfiguredDefinitions
 from peer.chaincode.handler import ChaincodeCallError
 from peer.chaincode.launcher import ChaincodeLauncher
 from peer.chaincode.registry import ChaincodeRegistry
+from peer.chaincode.tls import ChaincodeTLS
 from peer.channels import ChannelManager
 from peer.endorser.endorser import Endorser
 from peer.endorser.simulator import TxSimulator
-from peer.server import ChaincodeSupportService, DeliverService, EndorserService
+from peer.gateway.commits import CommitFinder
+from peer.gateway.connections import GrpcConnector
+from peer.gateway.gateway import Gateway, GatewayOptions
+from peer.gateway.registry import Registry
+from peer.server import ChaincodeSupportService, DeliverService, EndorserService, GatewayService
+
+
+class LocalEndorser:
+    """The gateway's way to this peer's own endorser: a call, not a connection."""
+
+    def __init__(self, endorser: Endorser) -> None:
+        self.endorser = endorser
+
+    async def process_proposal(self, signed: proposal_pb2.SignedProposal,
+                               timeout: float) -> proposal_response_pb2.ProposalResponse:
+        return await asyncio.wait_for(self.endorser.process_proposal(signed), timeout)
 
 
 async def run(config: PeerNodeConfig) -> None:
@@ -52,16 +70,25 @@ async def run(config: PeerNodeConfig) -> None:
     servers = NodeServers(config, channels)
     servers.add(DeliverService(channels, servers.window).handler())
     peer_pb2_grpc.add_EndorserServicer_to_server(EndorserService(endorser), servers.main)
+    connector = GrpcConnector(tls)
+    registry_of_peers = Registry(config.msp_id, config.external_address or config.listen, LocalEndorser(endorser),
+                                 connector)
+    options = GatewayOptions(config.gateway.endorsement_timeout / 1000, config.gateway.broadcast_timeout / 1000)
+    gateway = Gateway(channels.get, registry_of_peers, definitions.policies, options)
+    gateway_pb2_grpc.add_GatewayServicer_to_server(GatewayService(gateway, CommitFinder(channels.get)), servers.main)
+    chaincode_tls = ChaincodeTLS.from_settings(config.tls, config.msp_id)
     if config.chaincode_listen is not None:
         chaincode_server = grpc.aio.server(options=OPTIONS)
         chaincode_shim_pb2_grpc.add_ChaincodeSupportServicer_to_server(ChaincodeSupportService(registry), chaincode_server)
-        listen(chaincode_server, config.chaincode_listen, server_credentials(config.tls))
+        listen(chaincode_server, config.chaincode_listen,
+               chaincode_tls.listener_credentials() if chaincode_tls is not None else None)
         servers.add_server(chaincode_server)
-    launcher = ChaincodeLauncher(registry, config.chaincode_listen, config.data_dir / "chaincode")
+    launcher = ChaincodeLauncher(registry, config.chaincode_listen, config.data_dir / "chaincode", chaincode_tls)
     await channels.load_existing()
 
     async def stop() -> None:
         await launcher.stop()
+        await connector.close()
         await channels.stop()
 
     launcher.start(config.chaincodes)

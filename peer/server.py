@@ -1,5 +1,6 @@
-"""The peer's gRPC services, as thin servicers: protos.Deliver, protos.Endorser, and
-protos.ChaincodeSupport (on its own listener, for chaincode processes)."""
+"""The peer's gRPC services, as thin servicers: protos.Deliver, protos.Endorser,
+gateway.Gateway, and protos.ChaincodeSupport (on its own listener, for chaincode
+processes)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 from fabric_protos.common import common_pb2
+from fabric_protos.gateway import gateway_pb2, gateway_pb2_grpc
 from fabric_protos.peer import (
     chaincode_shim_pb2,
     chaincode_shim_pb2_grpc,
@@ -17,6 +19,8 @@ from fabric_protos.peer import (
     proposal_pb2,
     proposal_response_pb2,
 )
+from google.protobuf import any_pb2
+from google.rpc import status_pb2
 
 from consortia import delivery
 from peer.chaincode.registry import ChaincodeRegistry
@@ -24,6 +28,10 @@ from peer.channel import PeerChannel
 from peer.channels import ChannelManager
 from peer.deliver import READERS, filtered_block
 from peer.endorser.endorser import Endorser
+from peer.gateway.commits import CommitFinder
+from peer.gateway.errors import GatewayError
+from peer.gateway.events import chaincode_events
+from peer.gateway.gateway import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -100,3 +108,68 @@ class ChaincodeSupportService(chaincode_shim_pb2_grpc.ChaincodeSupportServicer):
     async def Register(self, requests: AsyncIterator[chaincode_shim_pb2.ChaincodeMessage],
                        context: grpc.aio.ServicerContext) -> None:
         await self.registry.serve(requests, context.write)
+
+
+async def _abort(context: grpc.aio.ServicerContext, error: GatewayError) -> None:
+    """End the call with the error's status, its ErrorDetails in the standard rich-status
+    trailer (where Fabric's clients look for them)."""
+    code = grpc.StatusCode[error.code.name]
+    details = []
+    for item in error.details:
+        packed = any_pb2.Any()
+        packed.Pack(item)
+        details.append(packed)
+    rich = status_pb2.Status(code=code.value[0], message=error.message, details=details)
+    await context.abort(code, error.message, trailing_metadata=(("grpc-status-details-bin", rich.SerializeToString()),))
+
+
+class GatewayService(gateway_pb2_grpc.GatewayServicer):
+    """gateway.Gateway: Evaluate, Endorse, Submit, CommitStatus, ChaincodeEvents."""
+
+    def __init__(self, gateway: Gateway, commits: CommitFinder) -> None:
+        self.gateway = gateway
+        self.commits = commits
+
+    async def Evaluate(self, request: gateway_pb2.EvaluateRequest,
+                       context: grpc.aio.ServicerContext) -> gateway_pb2.EvaluateResponse:
+        try:
+            return await self.gateway.evaluate(request)
+        except GatewayError as exc:
+            log.info("evaluate %s failed: %s", request.transaction_id[:8], exc)
+            await _abort(context, exc)
+            raise
+
+    async def Endorse(self, request: gateway_pb2.EndorseRequest,
+                      context: grpc.aio.ServicerContext) -> gateway_pb2.EndorseResponse:
+        try:
+            return await self.gateway.endorse(request)
+        except GatewayError as exc:
+            log.info("endorse %s failed: %s", request.transaction_id[:8], exc)
+            await _abort(context, exc)
+            raise
+
+    async def Submit(self, request: gateway_pb2.SubmitRequest,
+                     context: grpc.aio.ServicerContext) -> gateway_pb2.SubmitResponse:
+        try:
+            return await self.gateway.submit(request)
+        except GatewayError as exc:
+            log.info("submit %s failed: %s", request.transaction_id[:8], exc)
+            await _abort(context, exc)
+            raise
+
+    async def CommitStatus(self, request: gateway_pb2.SignedCommitStatusRequest,
+                           context: grpc.aio.ServicerContext) -> gateway_pb2.CommitStatusResponse:
+        try:
+            return await self.commits.commit_status(request)
+        except GatewayError as exc:
+            log.info("commit status refused: %s", exc)
+            await _abort(context, exc)
+            raise
+
+    async def ChaincodeEvents(self, request: gateway_pb2.SignedChaincodeEventsRequest,
+                              context: grpc.aio.ServicerContext) -> None:
+        try:
+            await chaincode_events(self.commits.channels, request, context.write)
+        except GatewayError as exc:
+            log.info("chaincode events refused: %s", exc)
+            await _abort(context, exc)

@@ -27,6 +27,7 @@ def register(nouns: Any) -> None:
     serve.add_argument("--tls-ca", help="CA certificate of the peer's TLS server")
     serve.add_argument("--tls-cert", help="TLS certificate")
     serve.add_argument("--tls-key", help="TLS key")
+    serve.add_argument("--tls-client-ca", help="as a service: require peers to present a certificate from this CA")
     serve.set_defaults(handler=run_serve)
 
 
@@ -34,7 +35,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if not Path(args.folder).is_dir():
         raise ConsortiaError(f"contract package {args.folder} does not exist")
     command = [sys.executable, "-m", "chaincode", "serve", args.folder]
-    for flag in ("peer", "listen", "id", "tls_ca", "tls_cert", "tls_key"):
+    for flag in ("peer", "listen", "id", "tls_ca", "tls_cert", "tls_key", "tls_client_ca"):
         value = getattr(args, flag)
         if value:
             command += [f"--{flag.replace('_', '-')}", value]

@@ -9,6 +9,7 @@
       enabled: false
       cert: .../tls/server.crt
       key: .../tls/server.key
+      root_cert: .../tls/ca.crt     # the CA of cert (peers: launched chaincode checks the peer with it)
       client_auth: false            # mutual TLS: clients must present a certificate
       client_root_cas: [.../tls/ca.crt]
 
@@ -43,6 +44,7 @@ class TLSSettings:
     enabled: bool = False
     cert: Path | None = None
     key: Path | None = None
+    root_cert: Path | None = None
     client_auth: bool = False
     client_root_cas: list[Path] = field(default_factory=list)
 
@@ -84,10 +86,25 @@ class ChaincodeDeployment:
     # with `fabric-chaincode-node start`).
     # Default: the channel's Endorsement policy.
     endorsement_policy: str | None = None
+    # Chaincode-as-a-service over TLS: the CA of the service's certificate. The peer
+    # presents its own TLS certificate (for a service that requires mutual TLS).
+    tls_root_cert: Path | None = None
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    # Longest wait for one endorsement from another peer.
+    endorsement_timeout: Duration = Duration(30_000)
+    # Longest wait for an orderer to take a submitted transaction.
+    broadcast_timeout: Duration = Duration(30_000)
 
 
 @dataclass(frozen=True)
 class PeerNodeConfig(NodeConfig):
+    # Where other nodes reach this peer, as channel configurations list it; the gateway
+    # recognises itself by it (default: listen).
+    external_address: str | None = None
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
     # Longest wait between attempts to reach an orderer when pulling blocks.
     max_pull_backoff: Duration = Duration(5000)
     # Where chaincode processes the peer launches connect to (ChaincodeSupport).
@@ -109,6 +126,8 @@ def _check_tls(tls: TLSSettings, problems: Problems) -> None:
             problems.add(f"tls.{name}", "is required when TLS is enabled")
         elif not path.is_file():
             problems.add(f"tls.{name}", f"file {path} does not exist")
+    if tls.root_cert is not None and not tls.root_cert.is_file():
+        problems.add("tls.root_cert", f"file {tls.root_cert} does not exist")
     if tls.client_auth and not tls.client_root_cas:
         problems.add("tls.client_root_cas", "mutual TLS needs at least one client root CA file")
     for index, path in enumerate(tls.client_root_cas):
@@ -137,6 +156,11 @@ def load_orderer_config(path: str | Path) -> OrdererNodeConfig:
 
 def _check_peer(config: PeerNodeConfig, problems: Problems) -> None:
     _check_common(config, problems)
+    if config.external_address is not None:
+        try:
+            split_address(config.external_address)
+        except ValueError as exc:
+            problems.add("external_address", str(exc))
     if config.chaincode_listen is not None:
         try:
             split_address(config.chaincode_listen)
@@ -156,11 +180,21 @@ def _check_peer(config: PeerNodeConfig, problems: Problems) -> None:
             if config.chaincode_listen is None:
                 problems.add("chaincode_listen", f"chaincode {cc.name!r} is launched by the peer, which then needs "
                                                  "a chaincode_listen address for it to connect to")
+            if config.tls.enabled and config.tls.root_cert is None:
+                problems.add("tls.root_cert", f"chaincode {cc.name!r} is launched by the peer and must verify the "
+                                              "peer's TLS certificate: give the CA that signed it")
         if cc.address is not None:
             try:
                 split_address(cc.address)
             except ValueError as exc:
                 problems.add(f"{where}.address", str(exc))
+        if cc.tls_root_cert is not None:
+            if cc.address is None:
+                problems.add(f"{where}.tls_root_cert", "only a chaincode-as-a-service (address) is dialled over TLS")
+            elif not cc.tls_root_cert.is_file():
+                problems.add(f"{where}.tls_root_cert", f"file {cc.tls_root_cert} does not exist")
+            if not config.tls.enabled:
+                problems.add(f"{where}.tls_root_cert", "the peer needs TLS enabled (its certificate) to dial over TLS")
         if not cc.channels:
             problems.add(f"{where}.channels", "name at least one channel")
         for channel in cc.channels:

@@ -18,6 +18,26 @@ from consortia.protoutil.proposal import UnpackedProposal
 from consortia.protoutil.signer import Signer
 
 
+def response_payload(
+    proposal: UnpackedProposal,
+    *,
+    results: bytes,
+    response: proposal_response_pb2.Response,
+    chaincode_id: chaincode_pb2.ChaincodeID,
+    event: chaincode_event_pb2.ChaincodeEvent | None = None,
+) -> bytes:
+    """The ProposalResponsePayload bytes: what the proposal did, as endorsers sign it."""
+    action = proposal_pb2.ChaincodeAction(
+        results=results,
+        events=event.SerializeToString() if event is not None else b"",
+        response=response,
+        chaincode_id=chaincode_id,
+    )
+    return bytes(proposal_response_pb2.ProposalResponsePayload(
+        proposal_hash=proposal.hash, extension=action.SerializeToString()
+    ).SerializeToString())
+
+
 def create_proposal_response(
     proposal: UnpackedProposal,
     *,
@@ -28,15 +48,7 @@ def create_proposal_response(
     event: chaincode_event_pb2.ChaincodeEvent | None = None,
 ) -> proposal_response_pb2.ProposalResponse:
     """Endorse: wrap the simulation results for `proposal` and sign them."""
-    action = proposal_pb2.ChaincodeAction(
-        results=results,
-        events=event.SerializeToString() if event is not None else b"",
-        response=response,
-        chaincode_id=chaincode_id,
-    )
-    payload = proposal_response_pb2.ProposalResponsePayload(
-        proposal_hash=proposal.hash, extension=action.SerializeToString()
-    ).SerializeToString()
+    payload = response_payload(proposal, results=results, response=response, chaincode_id=chaincode_id, event=event)
     endorser_bytes = endorser.serialize()
     endorsement = proposal_response_pb2.Endorsement(
         endorser=endorser_bytes, signature=endorser.sign(payload + endorser_bytes)

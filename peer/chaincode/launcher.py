@@ -5,7 +5,7 @@ A chaincode with a package folder runs as a process the peer starts
 chaincode listener; if it dies, it is started again after a growing pause, and it is
 stopped with the peer. A chaincode-as-a-service is dialled by the peer, and dialled
 again whenever the connection drops. Output of launched chaincodes goes to
-`<data_dir>/chaincode/<name>.log`.
+`<data_dir>/chaincode/<name>.log`. With TLS, see peer.chaincode.tls.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from fabric_protos.peer import chaincode_shim_pb2_grpc
 from consortia.config.node import ChaincodeDeployment
 from consortia.grpcutil import channel
 from peer.chaincode.registry import ChaincodeRegistry
+from peer.chaincode.tls import ChaincodeTLS
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,12 @@ STOP_GRACE = 5.0
 
 
 class ChaincodeLauncher:
-    def __init__(self, registry: ChaincodeRegistry, peer_address: str | None, log_dir: Path) -> None:
+    def __init__(self, registry: ChaincodeRegistry, peer_address: str | None, log_dir: Path,
+                 tls: ChaincodeTLS | None = None) -> None:
         self.registry = registry
         self.peer_address = peer_address
         self.log_dir = log_dir
+        self.tls = tls
         self._tasks: list[asyncio.Task[None]] = []
         self._processes: dict[str, asyncio.subprocess.Process] = {}
 
@@ -46,7 +49,7 @@ class ChaincodeLauncher:
             if deployment.path is not None:
                 work = self._supervise(deployment.name, deployment.path)
             elif deployment.address is not None:
-                work = self._dial(deployment.name, deployment.address)
+                work = self._dial(deployment)
             else:
                 log.info("chaincode %s will dial in by itself", deployment.name)
                 continue
@@ -55,13 +58,15 @@ class ChaincodeLauncher:
     async def _supervise(self, name: str, path: Path) -> None:
         assert self.peer_address is not None
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "chaincode", "serve", str(path), "--peer", self.peer_address, "--id", name]
+        if self.tls is not None:
+            assert self.tls.peer_root is not None  # checked when the config loaded
+            cert, key = self.tls.issue_client(name, self.log_dir / "tls")
+            command += ["--tls-ca", str(self.tls.peer_root), "--tls-cert", str(cert), "--tls-key", str(key)]
         delay = 1.0
         while True:
             with open(self.log_dir / f"{name}.log", "ab") as output:
-                process = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "chaincode", "serve", str(path), "--peer", self.peer_address, "--id", name,
-                    stdout=output, stderr=output,
-                )
+                process = await asyncio.create_subprocess_exec(*command, stdout=output, stderr=output)
             self._processes[name] = process
             log.info("started chaincode %s (pid %d) from %s", name, process.pid, path)
             started = asyncio.get_running_loop().time()
@@ -74,11 +79,15 @@ class ChaincodeLauncher:
             await asyncio.sleep(delay)
             delay = min(MAX_BACKOFF, delay * 2)
 
-    async def _dial(self, name: str, address: str) -> None:
+    async def _dial(self, deployment: ChaincodeDeployment) -> None:
+        name, address = deployment.name, deployment.address
+        assert address is not None
+        root = deployment.tls_root_cert.read_bytes() if deployment.tls_root_cert is not None else None
+        client = (self.tls.peer_cert, self.tls.peer_key) if root is not None and self.tls is not None else (None, None)
         delay = 0.5
         while True:
             try:
-                async with channel(address) as ch:
+                async with channel(address, root_ca=root, client_cert=client[0], client_key=client[1]) as ch:
                     call = chaincode_shim_pb2_grpc.ChaincodeStub(ch).Connect()
                     log.info("connecting to chaincode %s at %s", name, address)
                     await self.registry.serve(call, call.write)

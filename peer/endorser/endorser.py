@@ -7,8 +7,9 @@ proposal's timestamp is near this peer's clock (chaincode reads time from it); t
 creator satisfies the channel's Writers policy; the transaction id is not already in
 the ledger; the chaincode is defined on the channel. Then the chaincode runs against
 a snapshot of committed state. A chaincode response of status 400 or more is returned
-as is, without endorsement; otherwise the read-write set, event and response are
-signed into the proposal response.
+without endorsement (from 500 on, as Fabric does, with the unsigned payload, which
+tells a gateway that the chaincode itself failed); otherwise the read-write set, event
+and response are signed into the proposal response.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb
 from consortia.errors import ConsortiaError, IdentityError, MessageError, SignatureError
 from consortia.msp.signing import SigningIdentity, verify_signed_data
 from consortia.protoutil.proposal import UnpackedProposal, unpack_proposal
-from consortia.protoutil.response import create_proposal_response
+from consortia.protoutil.response import create_proposal_response, response_payload
 from peer.chaincode.handler import ChaincodeCallError
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.channel import PeerChannel
@@ -112,14 +113,22 @@ class Endorser:
                 )
             except ChaincodeCallError as exc:
                 raise Refused(str(exc)) from exc
+            chaincode_id = chaincode_pb2.ChaincodeID(name=name, version=version)
             if response.status >= 400:
                 log.info("[%s] chaincode %s answered %d: %s", proposal.channel_id, name, response.status, response.message)
-                return proposal_response_pb2.ProposalResponse(version=1, response=response)
+                failed = proposal_response_pb2.ProposalResponse(version=1, response=response)
+                if response.status >= 500:
+                    try:
+                        results = simulator.results()
+                    except SimulationError:
+                        results = b""
+                    failed.payload = response_payload(proposal, results=results, response=response,
+                                                      chaincode_id=chaincode_id, event=event)
+                return failed
             try:
                 results = simulator.results()
             except SimulationError as exc:
                 raise Refused(str(exc)) from exc
         return create_proposal_response(
-            proposal, results=results, response=response, event=event,
-            chaincode_id=chaincode_pb2.ChaincodeID(name=name, version=version), endorser=self.signer,
+            proposal, results=results, response=response, event=event, chaincode_id=chaincode_id, endorser=self.signer,
         )

@@ -85,6 +85,9 @@ class StateReader:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
 
+    def close(self) -> None:
+        self._db.close()
+
     @contextmanager
     def snapshot(self) -> Iterator[StateReader]:
         """Every read inside sees the same committed state, whatever commits meanwhile.

@@ -152,7 +152,7 @@ class TestNetwork:
         if self._tls:
             config["tls"] = {
                 "enabled": True, "cert": str(node_dir / "tls" / "server.crt"), "key": str(node_dir / "tls" / "server.key"),
-                "client_auth": self._mutual_tls,
+                "root_cert": str(node_dir / "tls" / "ca.crt"), "client_auth": self._mutual_tls,
                 "client_root_cas": [str(self.layout.org(m).tlsca_cert) for m in ("Org1MSP", "Org2MSP", "OrdererMSP")]
                 if self._mutual_tls else [],
             }

@@ -1,0 +1,1 @@
+"""The peer's Gateway: endorse, submit and follow transactions for clients (gateway.Gateway)."""
