@@ -12,18 +12,19 @@ from tests.support.processes import run
 from tests.support.testnet import PeerHandle, TestNetwork
 
 NODE_CHAINCODE = Path(__file__).resolve().parent / "node_chaincode"
+NODE_GATEWAY = Path(__file__).resolve().parent / "node_gateway"
 PYTHON_CHAINCODE = Path(__file__).resolve().parent / "python_chaincode"
 
 
-def npm_install() -> None:
-    """Install the Node chaincode's packages (fabric-contract-api, fabric-shim) once."""
-    if (NODE_CHAINCODE / "node_modules" / ".bin" / "fabric-chaincode-node").exists():
+def npm_install(folder: Path = NODE_CHAINCODE) -> None:
+    """Install a Node project's locked packages once (`npm ci`)."""
+    if (folder / "node_modules" / ".package-lock.json").exists():
         return
     npm = shutil.which("npm")
-    assert npm is not None, "npm is needed for the Node chaincode interop test (Node.js 18 or later)"
-    result = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_CHAINCODE,
+    assert npm is not None, "npm is needed for the Node interop tests (Node.js 18 or later)"
+    result = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=folder,
                             capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"npm ci failed:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, f"npm ci in {folder} failed:\n{result.stdout}\n{result.stderr}"
 
 
 def wait_until_served(net: TestNetwork, peer: PeerHandle, chaincode: str, *args: str,
