@@ -2,11 +2,13 @@
 
 Evaluate runs a proposal on one peer of the client's organization (the least loaded)
 and returns the chaincode's answer. Endorse works out from the chaincode's endorsement
-policy which organizations must endorse, gets one endorsement (the gateway's own
-organization first, so a failing chaincode is reported before anyone else is
-bothered), then the rest in parallel, moving to another peer of an organization when
-one fails, and returns the transaction for the client to sign once the responses all
-agree. Submit hands the signed transaction to an orderer of the channel, trying the
+policy which organizations must endorse (preferring combinations that include the
+gateway's own), asks one peer of each in parallel, moves to another peer of an
+organization when one fails, and returns the transaction for the client to sign once
+the responses all agree. Fabric's gateway asks its own organization first and the
+others after, because it learns from that first answer which chaincodes and
+collections are involved; the policy here comes from the chaincode definition, so
+nothing is gained by waiting. Submit hands the signed transaction to an orderer of the channel, trying the
 others when one cannot take it.
 """
 
@@ -105,12 +107,6 @@ class Gateway:
         members = self.registry.members(channel.bundle)
         layouts = self._layouts(proposal, channel, members, list(request.endorsing_organizations))
         collection = _Collection(self, proposal.signed, members)
-        local = self.registry.local_msp_id
-        if layouts[0].count(local):
-            await collection.fill(local, 1)
-            if not collection.good.get(local) and collection.final:
-                raise GatewayError(Code.ABORTED, "failed to endorse transaction, see attached details for more info",
-                                   collection.details)
         for layout in layouts:
             await asyncio.gather(*(collection.fill(org, count) for org, count in layout.needs))
             responses = collection.responses(layout)
@@ -121,6 +117,9 @@ class Gateway:
                     raise GatewayError(Code.ABORTED, f"failed to assemble transaction: {exc}") from exc
                 log.debug("[%s] %s endorsed by %s", proposal.channel_id, proposal.tx_id[:8], layout)
                 return gateway_pb2.EndorseResponse(prepared_transaction=common_pb2.Envelope(payload=payload))
+            if collection.final:  # the chaincode failed, or the client was refused: so would it elsewhere
+                raise GatewayError(Code.ABORTED, "failed to endorse transaction, see attached details for more info",
+                                   collection.details)
         raise GatewayError(Code.ABORTED,
                            "failed to collect enough transaction endorsements, see attached details for more info",
                            collection.details)

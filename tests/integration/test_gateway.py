@@ -86,8 +86,9 @@ def test_chaincode_error_reaches_the_client(gw: GatewayNet) -> None:
     assert details and details[0].msp_id == "Org1MSP"
     code, message, details = failure(lambda: gw.endorse("fail", "contract"))
     assert code == grpc.StatusCode.ABORTED and "failed to endorse transaction" in message
-    assert [d.msp_id for d in details] == ["Org1MSP"]  # nobody else was bothered
-    assert "the probe was asked to fail" in details[0].message
+    # Each org's peer said why (Org2's first peer is down, its second answered).
+    said = {(d.msp_id, "the probe was asked to fail" in d.message) for d in details}
+    assert {("Org1MSP", True), ("Org2MSP", True)} <= said
 
 
 def test_mvcc_conflict_is_reported_by_commit_status(gw: GatewayNet) -> None:
