@@ -1,0 +1,177 @@
+"""consortia.client and the `consortia invoke | query | events` commands against real peers of
+two organizations (tests/support/gatewaynet.py), in plaintext and over mutual TLS."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fabric_protos.peer import transaction_pb2
+
+from consortia.client import (
+    CommitError,
+    EndorseError,
+    FileCheckpointer,
+    Gateway,
+    GatewayError,
+    connect,
+    sign_digest,
+)
+from tests.support.gatewaynet import GatewayNet
+from tests.support.processes import cli
+
+pytestmark = pytest.mark.integration
+
+Code = transaction_pb2.TxValidationCode
+
+
+@pytest.fixture(scope="module", params=["plaintext", "mutual-tls"])
+def gw(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayNet]:
+    net = GatewayNet(tmp_path_factory.mktemp(f"client-{request.param}"), tls=request.param != "plaintext",
+                     mutual_tls=request.param != "plaintext")
+    yield net
+    net.stop()
+
+
+def tls_options(gw: GatewayNet) -> dict[str, bytes | None]:
+    tls = gw.net.client_tls
+    if tls["root_ca"] is None:
+        return {}
+    root = (gw.net.layout.org("Org1MSP").node_dir("peer0") / "tls" / "ca.crt").read_bytes()
+    return {"tls_root_ca": root, "client_cert": tls["client_cert"], "client_key": tls["client_key"]}
+
+
+@pytest.fixture
+def gateway(gw: GatewayNet) -> Iterator[Gateway]:
+    with connect(gw.peer1.address, signer=gw.client, **tls_options(gw)) as gateway:
+        yield gateway
+
+
+def test_submit_waits_for_commit_and_evaluate_reads(gateway: Gateway, gw: GatewayNet) -> None:
+    contract = gateway.get_network("ch1").get_contract("probe")
+    assert contract.submit_transaction("incr", "sdk-counter") == b"1"
+    assert contract.submit_transaction("incr", "sdk-counter") == b"2"
+    assert contract.evaluate_transaction("get", "sdk-counter") == b"2"
+    assert gw.evaluate("get", "sdk-counter", orgs=("Org2MSP",)) == b"2"  # committed on Org2's peer too
+    submitted = contract.submit_async("put", ["sdk-async", "yes"])
+    status = submitted.get_status()
+    assert status.successful and status.code == Code.VALID and status.block_number > 0
+    assert status.transaction_id == submitted.transaction_id
+
+
+def test_transient_data_reaches_the_chaincode_and_not_the_ledger(gateway: Gateway) -> None:
+    contract = gateway.get_network("ch1").get_contract("probe")
+    assert contract.evaluate("secret", ["pin"], transient={"pin": b"4321"}) == b"4321"
+
+
+def test_failures_carry_the_reason(gateway: Gateway) -> None:
+    contract = gateway.get_network("ch1").get_contract("probe")
+    with pytest.raises(GatewayError) as evaluated:
+        contract.evaluate_transaction("fail", "contract")
+    assert "the probe was asked to fail" in str(evaluated.value) and evaluated.value.details
+    with pytest.raises(EndorseError) as endorsed:
+        contract.submit_transaction("fail", "contract")
+    assert {d.msp_id for d in endorsed.value.details} == {"Org1MSP", "Org2MSP"}
+    assert "the probe was asked to fail" in str(endorsed.value)
+    with pytest.raises(CommitError) as committed:
+        contract.submit("put", ["sdk-org1-only", "x"], endorsing_organizations=["Org1MSP"])
+    assert committed.value.code_name == "ENDORSEMENT_POLICY_FAILURE"
+    assert committed.value.transaction_id in str(committed.value)
+
+
+def test_mvcc_conflict_is_a_commit_error(gateway: Gateway) -> None:
+    contract = gateway.get_network("ch1").get_contract("probe")
+    first = contract.new_proposal("incr", ["sdk-race"]).endorse()
+    second = contract.new_proposal("incr", ["sdk-race"]).endorse()
+    statuses = [first.submit().get_status(), second.submit().get_status()]
+    assert sorted(s.code_name for s in statuses) == ["MVCC_READ_CONFLICT", "VALID"]
+
+
+def test_offline_signing_round_trip(gw: GatewayNet) -> None:
+    """A gateway that holds no key: every message is signed elsewhere, over its digest."""
+    key = gw.client.private_key
+    with connect(gw.peer1.address, identity=gw.client.serialize(), **tls_options(gw)) as gateway:
+        contract = gateway.get_network("ch1").get_contract("probe")
+        unsigned = contract.new_proposal("put", ["sdk-offline", "signed elsewhere"])
+        proposal = gateway.new_signed_proposal(unsigned.bytes(), sign_digest(key, unsigned.digest()))
+        prepared = proposal.endorse()
+        transaction = gateway.new_signed_transaction(prepared.bytes(), sign_digest(key, prepared.digest()))
+        submitted = transaction.submit()
+        commit = gateway.new_signed_commit(submitted.bytes(), sign_digest(key, submitted.digest()))
+        assert commit.get_status().code == Code.VALID
+        query = contract.new_proposal("get", ["sdk-offline"])
+        signed_query = gateway.new_signed_proposal(query.bytes(), sign_digest(key, query.digest()))
+        assert signed_query.evaluate() == b"signed elsewhere"
+
+
+def test_chaincode_events_resume_from_a_file_checkpoint(gateway: Gateway, tmp_path: Path) -> None:
+    network = gateway.get_network("ch1")
+    contract = network.get_contract("probe")
+    first = contract.submit_async("emit", ["sdk-event", "1"])
+    start = first.get_status().block_number
+    for payload in ("2", "3"):
+        contract.submit_transaction("emit", "sdk-event", payload)
+    checkpointer = FileCheckpointer(tmp_path / "checkpoint.json")
+    seen = []
+    with network.get_chaincode_events("probe", start_block=start, checkpoint=checkpointer) as events:
+        for event in events:
+            if event.event_name == "sdk-event":
+                seen.append(event.payload)
+            checkpointer.checkpoint_chaincode_event(event)
+            if len(seen) == 2:
+                break
+    assert seen == [b"1", b"2"]
+    # A new process reads the file and carries on right after the second event.
+    resumed = FileCheckpointer(tmp_path / "checkpoint.json")
+    with network.get_chaincode_events("probe", checkpoint=resumed) as events:
+        event = next(e for e in events if e.event_name == "sdk-event")
+    assert event.payload == b"3"
+
+
+def test_block_events_from_a_block_and_close_from_another_thread(gateway: Gateway) -> None:
+    network = gateway.get_network("ch1")
+    events = network.get_block_events(start_block=0)
+    numbers = []
+    for block in events:
+        numbers.append(block.header.number)
+        if len(numbers) == 3:
+            break
+    assert numbers == [0, 1, 2]
+    # A stream waiting for the next block ends when closed from elsewhere.
+    waiting = network.get_block_events(start_block=10_000)
+    timer = threading.Timer(0.5, waiting.close)
+    timer.start()
+    assert list(waiting) == []
+    events.close()
+
+
+def cli_options(gw: GatewayNet) -> list[str]:
+    options = ["--network", str(gw.net.network_file), "--crypto", str(gw.net.crypto), "--org", "Org1"]
+    return options + (["--tls"] if gw.net.client_tls["root_ca"] is not None else [])
+
+
+def test_cli_invoke_query_and_events(gw: GatewayNet) -> None:
+    options = cli_options(gw)
+    invoked = cli("invoke", "ch1", "probe", "emit", "cli-event", "hello from the CLI", *options)
+    assert invoked.returncode == 0, invoked.stderr
+    assert "committed in block" in invoked.stderr
+    block = int(invoked.stderr.split("committed in block ")[1].split()[0])
+    put = cli("invoke", "ch1", "probe", "put", "cli-key", "cli-value", *options)
+    assert put.returncode == 0, put.stderr
+    queried = cli("query", "ch1", "probe", "get", "cli-key", *options)
+    assert (queried.returncode, queried.stdout) == (0, "cli-value\n"), queried.stderr
+    events = cli("events", "ch1", "--chaincode", "probe", "--from", str(block), "--limit", "1", *options)
+    assert events.returncode == 0, events.stderr
+    assert "cli-event" in events.stdout and "hello from the CLI" in events.stdout
+
+
+def test_cli_failures_exit_non_zero_with_the_reason(gw: GatewayNet) -> None:
+    options = cli_options(gw)
+    failed = cli("invoke", "ch1", "probe", "fail", "contract", *options)
+    assert failed.returncode == 1 and "the probe was asked to fail" in failed.stderr
+    refused = cli("invoke", "ch1", "probe", "put", "cli-org1", "x", "--endorsing-org", "Org1MSP", *options)
+    assert refused.returncode == 1 and "ENDORSEMENT_POLICY_FAILURE" in refused.stderr
+    unknown = cli("query", "ch1", "probe", "get", "x", *options, "--user", "Nobody")
+    assert unknown.returncode == 1 and "Nobody" in unknown.stderr
