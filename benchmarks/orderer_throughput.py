@@ -1,6 +1,6 @@
 """Orderer throughput: client processes broadcast 1 KB signed envelopes to one orderer.
 
-    python benchmarks/orderer_throughput.py [--clients 2] [--envelopes 20000] [--runs 3]
+    python -m benchmarks.orderer_throughput [--clients 2] [--envelopes 20000] [--runs 3]
 
 Prints, for each run, envelopes per second from the first send to the moment a deliver
 client has received the block holding the last envelope, and the number of blocks;
@@ -23,13 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import grpc
 import yaml
 from fabric_protos.common import common_pb2
 from fabric_protos.orderer import ab_pb2, ab_pb2_grpc
 from fabric_protos.peer import chaincode_pb2, proposal_response_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from benchmarks.harness import wait_healthy
 from consortia import adminclient, cryptogen
 from consortia.channelconfig.build import build_channel_config
 from consortia.channelconfig.genesis import genesis_block
@@ -113,22 +112,6 @@ async def follow(address: str, signer, total: int, start_height: int) -> tuple[f
                 if seen >= total:
                     return time.monotonic(), blocks
     raise RuntimeError("deliver ended early")
-
-
-def wait_healthy(address: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("orderer exited")
-        try:
-            with grpc.insecure_channel(address) as ch:
-                status = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=1).status
-            if status == health_pb2.HealthCheckResponse.SERVING:
-                return
-        except grpc.RpcError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError("orderer not healthy")
 
 
 def main() -> None:

@@ -43,7 +43,6 @@ class GatewayNet:
         for peer in (self.peer1, self.peer2):
             peer.node.start()
             run(self.net.join_peer(peer, "ch1"))
-        share(self.net.orderer, self.peer1.node, self.peer2.node)
         self.client = self.net.identity("Org1MSP")
         deadline = time.monotonic() + 60
         while True:  # until both peers' chaincode answers
@@ -53,8 +52,11 @@ class GatewayNet:
                 break
             except grpc.RpcError:
                 if time.monotonic() > deadline:
-                    raise
+                    self.stop()
+                    raise AssertionError(f"the gateway network did not come up:\n{self.peer1.node.tail()}"
+                                         f"\n{self.peer2.node.tail()}") from None
                 time.sleep(0.3)
+        share(self.net.orderer, self.peer1.node, self.peer2.node)
 
     def stub(self, peer: PeerHandle | None = None) -> tuple[grpc.Channel, gateway_pb2_grpc.GatewayStub]:
         peer = peer or self.peer1
