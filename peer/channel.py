@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from fabric_protos.common import common_pb2
@@ -65,26 +65,25 @@ class PeerChannel:
     async def wait_for_height(self, height: int) -> None:
         await self.notifier.wait_for(height)
 
+    @contextmanager
+    def reader(self) -> Iterator[StateReader]:
+        """A read connection of its own (pooled), which sees committed state only."""
+        reader = self._readers.pop() if self._readers else self.ledger.db.reader()
+        try:
+            yield reader
+        finally:
+            self._readers.append(reader)
+
     @asynccontextmanager
     async def simulation(self) -> AsyncIterator[TxSimulator]:
-        """A simulator over a snapshot of committed state (readers are pooled)."""
-        reader = self._readers.pop() if self._readers else self.ledger.db.reader()
-        try:
-            with reader.snapshot():
-                yield TxSimulator(reader, LedgerQueries(reader, self.ledger.blocks))
-        finally:
-            self._readers.append(reader)
+        """A simulator over a snapshot of committed state."""
+        with self.reader() as reader, reader.snapshot():
+            yield TxSimulator(reader, LedgerQueries(reader, self.ledger.blocks))
 
     def committed(self, tx_id: str) -> tuple[int, int, int] | None:
-        """(block, position, validation code) of a committed transaction, or None.
-
-        Read on a connection of its own, which sees committed state only.
-        """
-        reader = self._readers.pop() if self._readers else self.ledger.db.reader()
-        try:
+        """(block, position, validation code) of a committed transaction, or None."""
+        with self.reader() as reader:
             return reader.tx_location(tx_id)
-        finally:
-            self._readers.append(reader)
 
     def commit(self, block: common_pb2.Block) -> list[int]:
         """Validate and commit one block (in the calling thread); its validation codes."""

@@ -50,8 +50,16 @@ from consortia.protoutil.envelope import decode
 from consortia.protoutil.proposal import proposal_hash
 from consortia.protoutil.response import endorsement_signed_data
 from consortia.protoutil.txid import compute_tx_id
-from peer.ledger.rwset import VALIDATION_PARAMETER, KVRead, NsRWSet, RangeQuery, TxRWSet, Version, parse_rwset
-from peer.ledger.statedb import StateReader, StateUpdate, decode_metadata
+from peer.committer.required import required_policies, validation_parameter
+from peer.ledger.rwset import (
+    KVRead,
+    NsRWSet,
+    RangeQuery,
+    TxRWSet,
+    Version,
+    parse_rwset,
+)
+from peer.ledger.statedb import StateReader, StateUpdate
 from peer.ledger.updates import History, apply_rwset
 
 log = logging.getLogger(__name__)
@@ -282,11 +290,8 @@ class TxValidator:
         return self.bundle.policies.evaluate_rule(policy, endorsers)
 
     def _key_policy(self, ns: str, key: str) -> SignatureRule | None:
-        current = self.state.get(ns, key)
-        if current is None:
-            return None
-        vp = decode_metadata(current.metadata).get(VALIDATION_PARAMETER)
-        if not vp:
+        vp = validation_parameter(self.state, ns, key)
+        if vp is None:
             return None
         rule = self._vp_rules.get(vp)
         if rule is None:
@@ -300,33 +305,15 @@ class TxValidator:
     def _check_endorsements(self, info: TxInfo, endorsers: list[Identity], updated_vps: set[tuple[str, str]]) -> None:
         rwset = info.rwset
         assert rwset is not None
-        by_ns = {ns.namespace: ns for ns in rwset.namespaces}
-        namespaces = [info.chaincode] + [n for n, ns in by_ns.items() if ns.written_keys and n != info.chaincode]
-        for namespace in namespaces:
-            chaincode_policy = self.policies.policy_for(namespace)
-            checked_chaincode = checked_any = False
-            ns = by_ns.get(namespace)
-            for key in dict.fromkeys(ns.written_keys if ns else []):
-                if (namespace, key) in updated_vps:
+        for ns in rwset.namespaces:
+            for key in ns.written_keys:
+                if (ns.namespace, key) in updated_vps:
                     raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
-                                   f"the policy of key {key!r} in {namespace} changed earlier in this block")
-                rule = self._key_policy(namespace, key)
-                checked_any = True
-                if rule is not None:
-                    if not self._satisfied(rule, endorsers):
-                        raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
-                                       f"key-level policy {rule} of {key!r} in {namespace} is not satisfied")
-                elif not checked_chaincode:
-                    if not self._satisfied(chaincode_policy, endorsers):
-                        raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
-                                       f"endorsement policy of {namespace} ({chaincode_policy}) is not satisfied "
-                                       f"by {len(endorsers)} valid endorsement(s)")
-                    checked_chaincode = True
-            # A transaction that writes nothing still needs its chaincode's endorsement.
-            if not checked_any:
-                if not self._satisfied(chaincode_policy, endorsers):
-                    raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
-                                   f"endorsement policy of {namespace} ({chaincode_policy}) is not satisfied")
+                                   f"the policy of key {key!r} in {ns.namespace} changed earlier in this block")
+        for needed in required_policies(rwset, info.chaincode, self.policies.policy_for, self._key_policy):
+            if not self._satisfied(needed.policy, endorsers):
+                raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
+                               f"{needed.description} is not satisfied by {len(endorsers)} valid endorsement(s)")
 
     # ----- second pass: reads ---------------------------------------------------------
 

@@ -1,14 +1,18 @@
 """Evaluate, Endorse and Submit: a client's transaction carried through the network.
 
-Evaluate runs a proposal on one peer of the client's organization (the least loaded)
-and returns the chaincode's answer. Endorse works out from the chaincode's endorsement
+Evaluate runs a proposal on one peer of the client's organization (the least loaded;
+the gateway's own organization when the client's runs no peer on the channel) and
+returns the chaincode's answer. Endorse works out from the chaincode's endorsement
 policy which organizations must endorse (preferring combinations that include the
 gateway's own), asks one peer of each in parallel, moves to another peer of an
 organization when one fails, and returns the transaction for the client to sign once
 the responses all agree. Fabric's gateway asks its own organization first and the
 others after, because it learns from that first answer which chaincodes and
 collections are involved; the policy here comes from the chaincode definition, so
-nothing is gained by waiting. Submit hands the signed transaction to an orderer of the channel, trying the
+nothing is gained by waiting. Once the endorsers agree on what the transaction
+writes, keys that carry a policy of their own (state-based endorsement) are looked up
+in committed state, and more organizations are asked if those policies need them, so
+that the validator will accept what the client submits. Submit hands the signed transaction to an orderer of the channel, trying the
 others when one cannot take it.
 """
 
@@ -26,18 +30,32 @@ from fabric_protos.msp import identities_pb2
 from fabric_protos.peer import proposal_pb2, proposal_response_pb2
 from google.protobuf.message import DecodeError
 
+from consortia.channelconfig.bundle import ChannelBundle
 from consortia.errors import MessageError, PolicyError
-from consortia.policy import SignatureRule
+from consortia.policy import SignatureRule, signature_policy_from_bytes
 from consortia.protoutil.proposal import UnpackedProposal, unpack_proposal
+from consortia.protoutil.response import unpack_response_payload
 from consortia.protoutil.transaction import create_transaction_payload
 from peer.channel import PeerChannel
+from peer.committer.required import required_policies, validation_parameter
 from peer.committer.validator import EndorsementPolicies
-from peer.gateway.endorsement import Outcome, classify, difference, result_response, unreachable
+from peer.gateway.endorsement import (
+    Outcome,
+    classify,
+    difference,
+    result_response,
+    unreachable,
+)
 from peer.gateway.errors import Code, GatewayError, detail
-from peer.gateway.plan import Layout, policy_layouts, preferred, rule_layouts
+from peer.gateway.plan import Layout, all_of, policy_layouts, preferred, rule_layouts
 from peer.gateway.registry import ChannelMembers, Endorser, Registry, Unreachable
+from peer.ledger.rwset import parse_rwset
 
 log = logging.getLogger(__name__)
+
+# Endorsement plans kept per channel (policies x peers available), as planning a wide
+# policy takes milliseconds.
+PLAN_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,7 @@ class Gateway:
         self.registry = registry
         self.policies = policies
         self.options = options
+        self._plans: dict[str, tuple[ChannelBundle, dict[tuple[object, ...], list[Layout]]]] = {}
 
     def _channel(self, channel_id: str) -> PeerChannel:
         channel = self.channels(channel_id)
@@ -84,6 +103,9 @@ class Gateway:
         members = self.registry.members(channel.bundle)
         orgs = list(request.target_organizations) or [_msp_of(proposal.creator)]
         candidates = sorted((e for org in orgs for e in members.endorsers.get(org, [])), key=Endorser.preference)
+        if not candidates and not request.target_organizations:  # the client's org runs no peer here: ours
+            orgs = [self.registry.local_msp_id]
+            candidates = members.ranked(self.registry.local_msp_id)
         if not candidates:
             raise GatewayError(Code.FAILED_PRECONDITION,
                                f"no peers of {', '.join(orgs)} are known on channel {proposal.channel_id}")
@@ -105,46 +127,55 @@ class Gateway:
         proposal = self._proposal(request.proposed_transaction)
         channel = self._channel(proposal.channel_id)
         members = self.registry.members(channel.bundle)
-        layouts = self._layouts(proposal, channel, members, list(request.endorsing_organizations))
         collection = _Collection(self, proposal.signed, members)
-        for layout in layouts:
-            await asyncio.gather(*(collection.fill(org, count) for org, count in layout.needs))
-            responses = collection.responses(layout)
-            if responses is not None:
-                try:
-                    payload = create_transaction_payload(proposal, responses)
-                except MessageError as exc:
-                    raise GatewayError(Code.ABORTED, f"failed to assemble transaction: {exc}") from exc
-                log.debug("[%s] %s endorsed by %s", proposal.channel_id, proposal.tx_id[:8], layout)
-                return gateway_pb2.EndorseResponse(prepared_transaction=common_pb2.Envelope(payload=payload))
-            if collection.final:  # the chaincode failed, or the client was refused: so would it elsewhere
-                raise GatewayError(Code.ABORTED, "failed to endorse transaction, see attached details for more info",
-                                   collection.details)
-        raise GatewayError(Code.ABORTED,
-                           "failed to collect enough transaction endorsements, see attached details for more info",
-                           collection.details)
-
-    def _layouts(self, proposal: UnpackedProposal, channel: PeerChannel, members: ChannelMembers,
-                 chosen: list[str]) -> list[Layout]:
-        available = members.available()
+        chosen = list(request.endorsing_organizations)
         if chosen:
-            missing = [org for org in chosen if not available.get(org)]
-            if missing:
-                raise GatewayError(Code.UNAVAILABLE, f"no peers of {', '.join(missing)} are known on channel "
-                                                     f"{proposal.channel_id}")
-            return [Layout.of(dict.fromkeys(chosen, 1))]
-        policy = self.policies(proposal.channel_id).policy_for(proposal.chaincode)
-        described = _describe(policy, channel)
-        if isinstance(policy, str):
-            try:
-                group, found = channel.bundle.policies.get(policy)
-            except PolicyError as exc:
-                raise GatewayError(Code.FAILED_PRECONDITION, str(exc)) from exc
-            layouts = policy_layouts(found, group)
+            responses = await collection.collect(self._chosen(proposal, members, chosen))
         else:
-            layouts = rule_layouts(policy)
-        usable = preferred(layouts, available, self.registry.local_msp_id)
+            policy = self.policies(proposal.channel_id).policy_for(proposal.chaincode)
+            responses = await collection.collect(self._plan(proposal, channel, members, [policy]))
+            # Keys with a policy of their own (state-based endorsement) may need more endorsers.
+            needed = self._required(proposal, channel, collection.reference)
+            if needed is not None and needed != [policy]:
+                responses = await collection.collect(self._plan(proposal, channel, members, needed))
+        try:
+            payload = create_transaction_payload(proposal, responses)
+        except MessageError as exc:
+            raise GatewayError(Code.ABORTED, f"failed to assemble transaction: {exc}") from exc
+        log.debug("[%s] %s endorsed by %d peers", proposal.channel_id, proposal.tx_id[:8], len(responses))
+        return gateway_pb2.EndorseResponse(prepared_transaction=common_pb2.Envelope(payload=payload))
+
+    def _chosen(self, proposal: UnpackedProposal, members: ChannelMembers, chosen: list[str]) -> list[Layout]:
+        """The client named the organizations: one peer of each, whatever the policy says."""
+        available = members.available()
+        missing = [org for org in chosen if not available.get(org)]
+        if missing:
+            raise GatewayError(Code.UNAVAILABLE, f"no peers of {', '.join(missing)} are known on channel "
+                                                 f"{proposal.channel_id}")
+        return [Layout.of(dict.fromkeys(chosen, 1))]
+
+    def _plan(self, proposal: UnpackedProposal, channel: PeerChannel, members: ChannelMembers,
+              policies: list[SignatureRule | str]) -> list[Layout]:
+        """The layouts satisfying all `policies` that the channel's peers can fill, best first."""
+        available = members.available()
+        key = (tuple(policies), tuple(sorted(available.items())))
+        cached = self._plans.get(channel.channel_id)
+        if cached is None or cached[0] is not channel.bundle:
+            cached = self._plans[channel.channel_id] = (channel.bundle, {})
+        plans = cached[1]
+        usable = plans.get(key)
+        if usable is None:
+            options = [self._policy_layouts(channel, policy, available) for policy in policies]
+            layouts = options[0] if len(options) == 1 else all_of(options, available)
+            local = self.registry.local_msp_id
+            # A policy that needs nobody (a meta policy over no orgs) still gets one endorsement: ours.
+            layouts = [layout if layout.needs else Layout.of({local: 1}) for layout in layouts]
+            usable = preferred(layouts, available, local)
+            if len(plans) >= PLAN_CACHE_SIZE:
+                plans.pop(next(iter(plans)))
+            plans[key] = usable
         if not usable:
+            described = "; ".join(_describe(policy, channel) for policy in policies)
             peers = ", ".join(f"{m}: {n}" for m, n in sorted(available.items()))
             raise GatewayError(
                 Code.FAILED_PRECONDITION,
@@ -152,6 +183,38 @@ class Gateway:
                 f"{proposal.chaincode} on channel {proposal.channel_id} ({described}); peers by organization: {peers}",
             )
         return usable
+
+    @staticmethod
+    def _policy_layouts(channel: PeerChannel, policy: SignatureRule | str, available: dict[str, int]) -> list[Layout]:
+        if not isinstance(policy, str):
+            return rule_layouts(policy, available)
+        try:
+            group, found = channel.bundle.policies.get(policy)
+        except PolicyError as exc:
+            raise GatewayError(Code.FAILED_PRECONDITION, str(exc)) from exc
+        return policy_layouts(found, group, available)
+
+    def _required(self, proposal: UnpackedProposal, channel: PeerChannel,
+                  payload: bytes | None) -> list[SignatureRule | str] | None:
+        """The policies the validator will check for what the endorsers did, read from the
+        agreed response and the committed key-level policies; None when unreadable (the
+        validator then decides)."""
+        if payload is None:
+            return None
+        try:
+            rwset = parse_rwset(unpack_response_payload(payload)[1].results)
+            with channel.reader() as state:
+
+                def key_policy(namespace: str, key: str) -> SignatureRule | None:
+                    vp = validation_parameter(state, namespace, key)
+                    return signature_policy_from_bytes(vp) if vp is not None else None
+
+                needed = required_policies(rwset, proposal.chaincode,
+                                           self.policies(proposal.channel_id).policy_for, key_policy)
+        except (MessageError, PolicyError) as exc:
+            log.debug("[%s] %s: cannot work out key-level policies: %s", proposal.channel_id, proposal.tx_id[:8], exc)
+            return None
+        return list(dict.fromkeys(n.policy for n in needed))
 
     # Submit
 
@@ -175,8 +238,7 @@ class Gateway:
             if answer.status == common_pb2.SUCCESS:
                 log.debug("[%s] %s sent to orderer %s", request.channel_id, request.transaction_id[:8], orderer.address)
                 return gateway_pb2.SubmitResponse()
-            message = (f"received unsuccessful response from orderer: status={common_pb2.Status.Name(answer.status)}, "
-                       f"info={answer.info}")
+            message = f"received unsuccessful response from orderer: status={_status_name(answer.status)}, info={answer.info}"
             details.append(detail(orderer.address, orderer.msp_id, message))
             if 400 <= answer.status < 500:  # the transaction itself was refused: no point trying others
                 raise GatewayError(Code.ABORTED, message, details)
@@ -193,14 +255,29 @@ class _Collection:
     good: dict[str, list[proposal_response_pb2.ProposalResponse]] = field(default_factory=dict)
     details: list[gateway_pb2.ErrorDetail] = field(default_factory=list)
     tried: set[str] = field(default_factory=set)
+    endorsers: set[bytes] = field(default_factory=set)
     reference: bytes | None = None
     # A failure no other peer would avoid (the chaincode itself failed, access denied).
     final: bool = False
 
+    async def collect(self, layouts: list[Layout]) -> list[proposal_response_pb2.ProposalResponse]:
+        """Endorsements filling the first layout that can be filled; GatewayError if none."""
+        for layout in layouts:
+            await asyncio.gather(*(self.fill(org, count) for org, count in layout.needs))
+            responses = self.responses(layout)
+            if responses is not None:
+                return responses
+            if self.final:  # the chaincode failed, or the client was refused: so would it elsewhere
+                raise GatewayError(Code.ABORTED, "failed to endorse transaction, see attached details for more info",
+                                   self.details)
+        raise GatewayError(Code.ABORTED,
+                           "failed to collect enough transaction endorsements, see attached details for more info",
+                           self.details)
+
     async def fill(self, msp_id: str, count: int) -> None:
         """Ask peers of `msp_id`, best first, one at a time, until `count` have endorsed."""
         for endorser in self.members.ranked(msp_id):
-            if len(self.good.get(msp_id, [])) >= count:
+            if len(self.good.get(msp_id, [])) >= count or self.final:
                 return
             if endorser.address in self.tried:
                 continue
@@ -210,6 +287,10 @@ class _Collection:
                 self.final = self.final or not outcome.retry
                 self.details.append(detail(endorser.address, endorser.msp_id, outcome.message))
                 continue
+            if response.endorsement.endorser in self.endorsers:
+                # One peer known under two addresses: an identity counts once (Fabric's rule).
+                log.debug("endorser %s answered as a peer that already endorsed", endorser.address)
+                continue
             if self.reference is None:
                 self.reference = response.payload
             elif response.payload != self.reference:
@@ -217,6 +298,7 @@ class _Collection:
                            f"differ from the first endorser's")
                 self.details.append(detail(endorser.address, endorser.msp_id, message))
                 continue
+            self.endorsers.add(response.endorsement.endorser)
             self.good.setdefault(msp_id, []).append(response)
 
     def responses(self, layout: Layout) -> list[proposal_response_pb2.ProposalResponse] | None:
@@ -234,6 +316,13 @@ def _msp_of(creator: bytes) -> str:
         return str(identities_pb2.SerializedIdentity.FromString(creator).mspid)
     except DecodeError as exc:
         raise GatewayError(Code.INVALID_ARGUMENT, f"the proposal's creator is not a serialized identity: {exc}") from exc
+
+
+def _status_name(status: int) -> str:
+    try:
+        return str(common_pb2.Status.Name(status))
+    except ValueError:
+        return str(status)
 
 
 def _describe(policy: SignatureRule | str, channel: PeerChannel) -> str:

@@ -109,6 +109,21 @@ def test_endorsements_short_of_the_policy_fail_validation(gw: GatewayNet) -> Non
     assert gw.evaluate("get", "only-org1") == b""
 
 
+def test_keys_with_their_own_policy_get_the_endorsers_it_needs(gw: GatewayNet) -> None:
+    """`either` needs one org, but key sbe-key may change only with both (state-based
+    endorsement): the gateway reads that policy and asks Org2 as well."""
+    assert gw.transact("put", "sbe-key", "open", chaincode="either")[1].result == Code.VALID
+    tx_id, status = gw.transact("set_policy", "sbe-key", "AND('Org1MSP.peer', 'Org2MSP.peer')", chaincode="either")
+    assert status.result == Code.VALID
+    tx_id, envelope = gw.endorse("put", "sbe-key", "guarded", chaincode="either")
+    assert endorsers_of(envelope) == {"Org1MSP", "Org2MSP"}
+    gw.submit(tx_id, envelope)
+    assert gw.commit_status(tx_id).result == Code.VALID
+    # A key without a policy of its own needs the chaincode's only.
+    tx_id, envelope = gw.endorse("put", "free-key", "x", chaincode="either")
+    assert endorsers_of(envelope) == {"Org1MSP"}
+
+
 def test_policy_no_peer_can_satisfy_is_refused_before_endorsing(gw: GatewayNet) -> None:
     code, message, _ = failure(lambda: gw.endorse("put", "k", "v", chaincode="lonely"))
     assert code == grpc.StatusCode.FAILED_PRECONDITION

@@ -1,7 +1,7 @@
 """A two-organization network for gateway tests: an orderer, Org1's peer, and Org2's two
 peers of which the first is listed in the channel but never runs (so every endorsement
 from Org2 has to fail over). Chaincode `probe` needs both orgs (AND); `lonely` needs
-Org3, which is not in the channel. Calls go through gateway.Gateway as Fabric's
+Org3, which is not in the channel; `either` needs one of Org1 and Org2. Calls go through gateway.Gateway as Fabric's
 clients make them."""
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ class GatewayNet:
             {"name": "probe", "channels": ["ch1"], "path": str(PROBE),
              "endorsement_policy": "AND('Org1MSP.peer', 'Org2MSP.peer')"},
             {"name": "lonely", "channels": ["ch1"], "path": str(PROBE), "endorsement_policy": "OR('Org3MSP.peer')"},
+            {"name": "either", "channels": ["ch1"], "path": str(PROBE),
+             "endorsement_policy": "OR('Org1MSP.peer', 'Org2MSP.peer')"},
         ]
         self.peer1 = self.net.peer("Org1MSP", chaincode_listen=f"127.0.0.1:{free_ports(1)[0]}", chaincodes=chaincodes)
         # Org2's peer0 is listed in the channel but never runs.
