@@ -1,8 +1,9 @@
 """Evaluate, Endorse and Submit: a client's transaction carried through the network.
 
 Evaluate runs a proposal on one peer of the client's organization (the least loaded;
-the gateway's own organization when the client's runs no peer on the channel) and
-returns the chaincode's answer. Endorse works out from the chaincode's endorsement
+the gateway's own organization when the client's runs no peer on the channel, or when
+the proposal carries transient data, which Fabric keeps within the gateway's
+organization unless the client names others) and returns the chaincode's answer. Endorse works out from the chaincode's endorsement
 policy which organizations must endorse (preferring combinations that include the
 gateway's own), asks one peer of each in parallel, moves to another peer of an
 organization when one fails, and returns the transaction for the client to sign once
@@ -101,7 +102,12 @@ class Gateway:
         proposal = self._proposal(request.proposed_transaction)
         channel = self._channel(proposal.channel_id)
         members = self.registry.members(channel.bundle)
-        orgs = list(request.target_organizations) or [_msp_of(proposal.creator)]
+        if request.target_organizations:
+            orgs = list(request.target_organizations)
+        elif proposal.transient:  # private input stays in the gateway's own organization (as Fabric's)
+            orgs = [self.registry.local_msp_id]
+        else:
+            orgs = [_msp_of(proposal.creator)]
         candidates = sorted((e for org in orgs for e in members.endorsers.get(org, [])), key=Endorser.preference)
         if not candidates and not request.target_organizations:  # the client's org runs no peer here: ours
             orgs = [self.registry.local_msp_id]

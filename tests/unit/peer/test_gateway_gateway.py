@@ -479,6 +479,18 @@ def test_evaluate_fails_with_aborted_when_every_peer_says_500(net: Net) -> None:
     assert [d.message for d in error.details] == ["not running", "not running either"]
 
 
+def test_evaluate_with_transient_data_stays_in_the_gateway_org(net: Net, orgs: Orgs) -> None:
+    client = orgs.org2.identity("client")
+    proposal, _ = create_proposal(CHANNEL, CC, [b"ReadSecret"], client.serialize(), transient={"key": b"secret"})
+    signed = sign_proposal(proposal, client)
+    run(net.gateway.evaluate(gateway_pb2.EvaluateRequest(channel_id=CHANNEL, proposed_transaction=signed)))
+    assert net.called() == [LOCAL]  # not Org2's peers, though the client is of Org2
+    net.log.clear()
+    run(net.gateway.evaluate(gateway_pb2.EvaluateRequest(channel_id=CHANNEL, proposed_transaction=signed,
+                                                         target_organizations=["Org2MSP"])))
+    assert net.called() and all(a in (ORG2_PEER0, ORG2_PEER1) for a in net.called())
+
+
 def test_evaluate_for_an_org_without_peers(net: Net, orgs: Orgs) -> None:
     # The client's org runs no peer on the channel: the gateway's own org answers.
     run(evaluate(net, client=orgs.org4.identity("client")))
