@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 import grpc
 from fabric_protos.common import common_pb2
@@ -123,6 +124,18 @@ async def _abort(context: grpc.aio.ServicerContext, error: GatewayError) -> None
     await context.abort(code, error.message, trailing_metadata=(("grpc-status-details-bin", rich.SerializeToString()),))
 
 
+T = TypeVar("T")
+
+
+async def _answer(context: grpc.aio.ServicerContext, what: str, work: Awaitable[T]) -> T:
+    try:
+        return await work
+    except GatewayError as exc:
+        log.info("%s failed: %s", what, exc)
+        await _abort(context, exc)
+        raise
+
+
 class GatewayService(gateway_pb2_grpc.GatewayServicer):
     """gateway.Gateway: Evaluate, Endorse, Submit, CommitStatus, ChaincodeEvents."""
 
@@ -132,39 +145,19 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
 
     async def Evaluate(self, request: gateway_pb2.EvaluateRequest,
                        context: grpc.aio.ServicerContext) -> gateway_pb2.EvaluateResponse:
-        try:
-            return await self.gateway.evaluate(request)
-        except GatewayError as exc:
-            log.info("evaluate %s failed: %s", request.transaction_id[:8], exc)
-            await _abort(context, exc)
-            raise
+        return await _answer(context, f"evaluate {request.transaction_id[:8]}", self.gateway.evaluate(request))
 
     async def Endorse(self, request: gateway_pb2.EndorseRequest,
                       context: grpc.aio.ServicerContext) -> gateway_pb2.EndorseResponse:
-        try:
-            return await self.gateway.endorse(request)
-        except GatewayError as exc:
-            log.info("endorse %s failed: %s", request.transaction_id[:8], exc)
-            await _abort(context, exc)
-            raise
+        return await _answer(context, f"endorse {request.transaction_id[:8]}", self.gateway.endorse(request))
 
     async def Submit(self, request: gateway_pb2.SubmitRequest,
                      context: grpc.aio.ServicerContext) -> gateway_pb2.SubmitResponse:
-        try:
-            return await self.gateway.submit(request)
-        except GatewayError as exc:
-            log.info("submit %s failed: %s", request.transaction_id[:8], exc)
-            await _abort(context, exc)
-            raise
+        return await _answer(context, f"submit {request.transaction_id[:8]}", self.gateway.submit(request))
 
     async def CommitStatus(self, request: gateway_pb2.SignedCommitStatusRequest,
                            context: grpc.aio.ServicerContext) -> gateway_pb2.CommitStatusResponse:
-        try:
-            return await self.commits.commit_status(request)
-        except GatewayError as exc:
-            log.info("commit status refused: %s", exc)
-            await _abort(context, exc)
-            raise
+        return await _answer(context, "commit status", self.commits.commit_status(request))
 
     async def ChaincodeEvents(self, request: gateway_pb2.SignedChaincodeEventsRequest,
                               context: grpc.aio.ServicerContext) -> None:

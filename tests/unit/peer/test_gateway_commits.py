@@ -18,13 +18,12 @@ from fabric_protos.peer import transaction_pb2
 
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.delivery import HeightNotifier
-from consortia.msp.identity import Role
 from consortia.msp.signing import SigningIdentity
-from consortia.policy import ImplicitMeta, MetaRule, Policy, Principal
-from consortia.policy.envelope import to_policy_proto
+from consortia.policy import ImplicitMeta, MetaRule
 from consortia.protos.v1 import channel_config_pb2 as cc
 from peer.gateway.commits import CommitFinder
 from peer.gateway.errors import Code, GatewayError
+from tests.support.bundles import organization, policy_proto
 from tests.support.identities import SampleOrg, make_org
 
 pytestmark = pytest.mark.unit
@@ -32,21 +31,6 @@ pytestmark = pytest.mark.unit
 CHANNEL = "ch1"
 VALID = transaction_pb2.VALID
 MVCC = transaction_pb2.MVCC_READ_CONFLICT
-
-
-def policy_proto(policy: Policy) -> cc.Policy:
-    proto = to_policy_proto(policy)
-    return cc.Policy(type=proto.type, value=proto.value)
-
-
-def organization(org: SampleOrg) -> cc.Organization:
-    return cc.Organization(
-        name=org.msp_id.removesuffix("MSP"),
-        msp=cc.MSPDefinition(msp_id=org.msp_id, root_certs=[org.ca.certificate_pem],
-                             node_ous=cc.NodeOUs(enable=True, client_ou="client", peer_ou="peer", admin_ou="admin",
-                                                 orderer_ou="orderer")),
-        policies={"Readers": policy_proto(Principal(org.msp_id, Role.MEMBER))},
-    )
 
 
 @pytest.fixture(scope="module")

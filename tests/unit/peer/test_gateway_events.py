@@ -22,10 +22,8 @@ from fabric_protos.peer import chaincode_event_pb2, transaction_pb2
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.delivery import HeightNotifier
 from consortia.errors import MessageError
-from consortia.msp.identity import Role
 from consortia.msp.signing import SigningIdentity
-from consortia.policy import ImplicitMeta, MetaRule, Policy, Principal
-from consortia.policy.envelope import to_policy_proto
+from consortia.policy import ImplicitMeta, MetaRule
 from consortia.protos.v1 import channel_config_pb2 as cc
 from consortia.protoutil import block as blocks
 from consortia.protoutil.envelope import create_signed_envelope
@@ -38,6 +36,7 @@ from peer.gateway.events import (
     start_block,
     valid_events,
 )
+from tests.support.bundles import organization, policy_proto
 from tests.support.identities import SampleOrg, make_org
 from tests.support.transactions import endorser_transaction
 
@@ -151,21 +150,6 @@ def test_matcher_resuming_after_a_transaction_that_emitted_nothing_keeps_what_fo
 
 
 # --- the fake channel and start_block --------------------------------------------------
-
-
-def policy_proto(policy: Policy) -> cc.Policy:
-    proto = to_policy_proto(policy)
-    return cc.Policy(type=proto.type, value=proto.value)
-
-
-def organization(org: SampleOrg) -> cc.Organization:
-    return cc.Organization(
-        name=org.msp_id.removesuffix("MSP"),
-        msp=cc.MSPDefinition(msp_id=org.msp_id, root_certs=[org.ca.certificate_pem],
-                             node_ous=cc.NodeOUs(enable=True, client_ou="client", peer_ou="peer", admin_ou="admin",
-                                                 orderer_ou="orderer")),
-        policies={"Readers": policy_proto(Principal(org.msp_id, Role.MEMBER))},
-    )
 
 
 @pytest.fixture(scope="module")

@@ -25,18 +25,14 @@ from fabric_protos.orderer import ab_pb2
 from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2
 
 from consortia.channelconfig.bundle import ChannelBundle
-from consortia.msp.identity import Role
 from consortia.msp.signing import SigningIdentity, verify_signed_data
 from consortia.policy import (
     ImplicitMeta,
     MetaRule,
-    Policy,
-    Principal,
     SignatureRule,
     parse_signature_policy,
     signature_policy_bytes,
 )
-from consortia.policy.envelope import to_policy_proto
 from consortia.protos.v1 import channel_config_pb2 as cc
 from consortia.protoutil.proposal import (
     UnpackedProposal,
@@ -52,6 +48,7 @@ from peer.gateway.gateway import Gateway, GatewayOptions
 from peer.gateway.registry import Registry, Unreachable
 from peer.ledger.rwset import VALIDATION_PARAMETER, Version
 from peer.ledger.statedb import VersionedValue, encode_metadata
+from tests.support.bundles import organization, policy_proto
 from tests.support.identities import SampleOrg, make_org
 from tests.support.transactions import NsWrites, rwset_bytes
 
@@ -74,27 +71,6 @@ ORDERERS = ["orderer0.test:7050", "orderer1.test:7050", "orderer2.test:7050"]
 
 
 # --- the channel -----------------------------------------------------------------------
-
-
-def policy_proto(policy: Policy) -> cc.Policy:
-    proto = to_policy_proto(policy)
-    return cc.Policy(type=proto.type, value=proto.value)
-
-
-def organization(name: str, org: SampleOrg, addresses: list[str]) -> cc.Organization:
-    pem = org.ca.certificate_pem
-    return cc.Organization(
-        name=name,
-        msp=cc.MSPDefinition(
-            msp_id=org.msp_id, root_certs=[pem], tls_root_certs=[pem],
-            node_ous=cc.NodeOUs(enable=True, client_ou="client", peer_ou="peer", admin_ou="admin", orderer_ou="orderer"),
-        ),
-        policies={
-            "Readers": policy_proto(Principal(org.msp_id, Role.MEMBER)),
-            "Endorsement": policy_proto(Principal(org.msp_id, Role.PEER)),
-        },
-        endpoints=[cc.Endpoint(host=a.split(":")[0], port=int(a.split(":")[1])) for a in addresses],
-    )
 
 
 @dataclass(frozen=True)
@@ -121,15 +97,15 @@ def channel_config(orgs: Orgs) -> cc.ChannelConfig:
         policies={"Readers": policy_proto(meta)},
         application=cc.ApplicationConfig(
             organizations=[
-                organization("Org1", orgs.org1, [LOCAL, ORG1_PEER1]),
-                organization("Org2", orgs.org2, [ORG2_PEER0, ORG2_PEER1]),
-                organization("Org3", orgs.org3, [ORG3_PEER0]),
+                organization(orgs.org1, "Org1", [LOCAL, ORG1_PEER1], endorsement=True),
+                organization(orgs.org2, "Org2", [ORG2_PEER0, ORG2_PEER1], endorsement=True),
+                organization(orgs.org3, "Org3", [ORG3_PEER0], endorsement=True),
             ],
             policies={"Readers": policy_proto(meta),
                       "Endorsement": policy_proto(ImplicitMeta(MetaRule.MAJORITY, "Endorsement"))},
         ),
         orderer=cc.OrdererConfig(
-            organizations=[organization("OrdererOrg", orgs.orderer, ORDERERS)],
+            organizations=[organization(orgs.orderer, "OrdererOrg", ORDERERS, endorsement=True)],
             policies={"Readers": policy_proto(meta)},
         ),
     )

@@ -6,9 +6,8 @@ delete flag of each change by a valid transaction, read back from the blocks.
 
 from __future__ import annotations
 
-import json
-
 import itertools
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from consortia.ledger.blockstore import BlockStore
 from consortia.protoutil import block as blocks
 from consortia.protoutil.envelope import unpack_envelope
 from peer.ledger.kvledger import PeerLedger
-from peer.ledger.selector import SelectorError
 from peer.ledger.queries import (
     KV,
     MAX_UNICODE_RUNE,
@@ -29,6 +27,7 @@ from peer.ledger.queries import (
     QueryError,
 )
 from peer.ledger.rwset import Version
+from peer.ledger.selector import SelectorError
 from peer.ledger.statedb import BlockUpdates, StateDB, StateUpdate, VersionedValue
 from tests.support.chain import Chain, Channel, commit, fresh, make_channel
 from tests.support.transactions import NsWrites

@@ -23,18 +23,37 @@ import pytest
 from fabric_protos.common import common_pb2
 from fabric_protos.ledger.rwset import rwset_pb2
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
-from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
+from fabric_protos.peer import (
+    chaincode_pb2,
+    proposal_pb2,
+    proposal_response_pb2,
+    transaction_pb2,
+)
 
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.channelconfig.genesis import config_from_block
 from consortia.msp.signing import SigningIdentity
-from consortia.policy import SignatureRule, parse_signature_policy, signature_policy_bytes
+from consortia.policy import (
+    SignatureRule,
+    parse_signature_policy,
+    signature_policy_bytes,
+)
 from consortia.protoutil import block as blocks
 from consortia.protoutil.envelope import create_signed_envelope
-from consortia.protoutil.proposal import UnpackedProposal, create_proposal, sign_proposal, unpack_proposal
+from consortia.protoutil.proposal import (
+    UnpackedProposal,
+    create_proposal,
+    sign_proposal,
+    unpack_proposal,
+)
 from consortia.protoutil.response import create_proposal_response
 from consortia.protoutil.transaction import create_signed_transaction
-from peer.committer.validator import DEFAULT_ENDORSEMENT, EndorsementPolicies, TxValidator, ValidationResult
+from peer.committer.validator import (
+    DEFAULT_ENDORSEMENT,
+    EndorsementPolicies,
+    TxValidator,
+    ValidationResult,
+)
 from peer.ledger.kvledger import PeerLedger
 from peer.ledger.rwset import VALIDATION_PARAMETER, Version
 from tests.support import testnet
