@@ -3,8 +3,9 @@ ChannelBundle (MSPs, policies, endpoints) without crypto folders or a network fi
 
 from __future__ import annotations
 
+from consortia.channelconfig.bundle import ChannelBundle
 from consortia.msp.identity import Role
-from consortia.policy import Policy, Principal
+from consortia.policy import ImplicitMeta, MetaRule, Policy, Principal
 from consortia.policy.envelope import to_policy_proto
 from consortia.protos.v1 import channel_config_pb2 as cc
 from tests.support.identities import SampleOrg
@@ -32,3 +33,15 @@ def organization(org: SampleOrg, name: str | None = None, addresses: list[str] |
         policies=policies,
         endpoints=[cc.Endpoint(host=a.split(":")[0], port=int(a.split(":")[1])) for a in addresses or []],
     )
+
+
+def readers_bundle(channel_id: str, members: list[SampleOrg], orderer: SampleOrg) -> ChannelBundle:
+    """A channel whose Readers are any member of `members`, ordered by `orderer`'s org."""
+    readers = policy_proto(ImplicitMeta(MetaRule.ANY, "Readers"))
+    return ChannelBundle.from_config(cc.ChannelConfig(
+        channel_id=channel_id,
+        policies={"Readers": readers},
+        application=cc.ApplicationConfig(organizations=[organization(org) for org in members],
+                                         policies={"Readers": readers}),
+        orderer=cc.OrdererConfig(organizations=[organization(orderer)], policies={"Readers": readers}),
+    ))

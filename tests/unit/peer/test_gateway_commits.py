@@ -19,11 +19,9 @@ from fabric_protos.peer import transaction_pb2
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.delivery import HeightNotifier
 from consortia.msp.signing import SigningIdentity
-from consortia.policy import ImplicitMeta, MetaRule
-from consortia.protos.v1 import channel_config_pb2 as cc
 from peer.gateway.commits import CommitFinder
 from peer.gateway.errors import Code, GatewayError
-from tests.support.bundles import organization, policy_proto
+from tests.support.bundles import readers_bundle
 from tests.support.identities import SampleOrg, make_org
 
 pytestmark = pytest.mark.unit
@@ -41,14 +39,7 @@ def orderer_org() -> SampleOrg:
 @pytest.fixture(scope="module")
 def bundle(org1: SampleOrg, org2: SampleOrg, orderer_org: SampleOrg) -> ChannelBundle:
     """ch1: Org1 and Org2 are its members (Readers); OrdererMSP orders it; Org3 is a stranger."""
-    readers = policy_proto(ImplicitMeta(MetaRule.ANY, "Readers"))
-    return ChannelBundle.from_config(cc.ChannelConfig(
-        channel_id=CHANNEL,
-        policies={"Readers": readers},
-        application=cc.ApplicationConfig(organizations=[organization(org1), organization(org2)],
-                                         policies={"Readers": readers}),
-        orderer=cc.OrdererConfig(organizations=[organization(orderer_org)], policies={"Readers": readers}),
-    ))
+    return readers_bundle(CHANNEL, [org1, org2], orderer_org)
 
 
 @dataclass

@@ -23,8 +23,6 @@ from consortia.channelconfig.bundle import ChannelBundle
 from consortia.delivery import HeightNotifier
 from consortia.errors import MessageError
 from consortia.msp.signing import SigningIdentity
-from consortia.policy import ImplicitMeta, MetaRule
-from consortia.protos.v1 import channel_config_pb2 as cc
 from consortia.protoutil import block as blocks
 from consortia.protoutil.envelope import create_signed_envelope
 from consortia.protoutil.transaction import unpack_transaction
@@ -36,7 +34,7 @@ from peer.gateway.events import (
     start_block,
     valid_events,
 )
-from tests.support.bundles import organization, policy_proto
+from tests.support.bundles import readers_bundle
 from tests.support.identities import SampleOrg, make_org
 from tests.support.transactions import endorser_transaction
 
@@ -154,15 +152,7 @@ def test_matcher_resuming_after_a_transaction_that_emitted_nothing_keeps_what_fo
 
 @pytest.fixture(scope="module")
 def bundle(org1: SampleOrg, org2: SampleOrg) -> ChannelBundle:
-    readers = policy_proto(ImplicitMeta(MetaRule.ANY, "Readers"))
-    orderer_org = make_org("OrdererMSP")
-    return ChannelBundle.from_config(cc.ChannelConfig(
-        channel_id=CHANNEL,
-        policies={"Readers": readers},
-        application=cc.ApplicationConfig(organizations=[organization(org1), organization(org2)],
-                                         policies={"Readers": readers}),
-        orderer=cc.OrdererConfig(organizations=[organization(orderer_org)], policies={"Readers": readers}),
-    ))
+    return readers_bundle(CHANNEL, [org1, org2], make_org("OrdererMSP"))
 
 
 @dataclass
