@@ -42,7 +42,6 @@ from consortia.protoutil import block as blocks
 
 DEFAULT_NETWORK = "network-config/carbon-market.yaml"
 DEFAULT_CRYPTO = "crypto-config"
-DEFAULT_USER = "User1"
 
 
 def register(nouns: Any) -> None:
@@ -84,7 +83,8 @@ def _connection_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--network", default=DEFAULT_NETWORK, help=f"network definition (default: {DEFAULT_NETWORK})")
     parser.add_argument("--crypto", default=DEFAULT_CRYPTO, help=f"crypto material folder (default: {DEFAULT_CRYPTO})")
     parser.add_argument("--org", required=True, help="the user's organization: its name or MSP id")
-    parser.add_argument("--user", default=DEFAULT_USER, help=f"user name within the organization (default: {DEFAULT_USER}; Admin allowed)")
+    parser.add_argument("--user", help="user name within the organization (default: its first user in the network "
+                                       "file; Admin allowed)")
     parser.add_argument("--peer", metavar="HOST:PORT", help="the peer whose gateway to use (default: the org's first peer)")
     parser.add_argument("--tls", action="store_true",
                         help="connect with TLS: trust the org's TLS CA and present the user's TLS client certificate")
@@ -172,15 +172,16 @@ def _address(network: Network, org: Organization, peer: str | None) -> str:
 
 def _user(args: argparse.Namespace, network: Network, org: Organization, layout: OrgLayout) -> tuple[SigningIdentity, Path]:
     users = [ADMIN, *(u.name for u in org.users)]
-    if args.user not in users:
+    user = args.user or (org.users[0].name if org.users else ADMIN)
+    if user not in users:
         raise ConsortiaError(
-            f"organization {org.name} has no user {args.user!r} in {args.network}; its users are {', '.join(users)}"
+            f"organization {org.name} has no user {user!r} in {args.network}; its users are {', '.join(users)}"
         )
-    folder = layout.user_dir(args.user)
+    folder = layout.user_dir(user)
     msp = folder / "msp"
     if not msp.is_dir():
         raise ConsortiaError(
-            f"no crypto material for {args.user}@{org.domain}: {msp} does not exist; generate it with "
+            f"no crypto material for {user}@{org.domain}: {msp} does not exist; generate it with "
             f"`consortia crypto generate {args.network} --out {args.crypto}`"
         )
     return load_signing_identity(msp, org.msp_id), folder

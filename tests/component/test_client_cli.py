@@ -122,6 +122,15 @@ def test_query_prints_the_result_as_the_user(run: Run, net: CliNetwork, fake: Fa
                      request.proposed_transaction.proposal_bytes)
 
 
+def test_the_default_user_is_the_orgs_first(run: Run, net: CliNetwork, fake: FakeGateway, peer: str) -> None:
+    code, _, err = run("query", "mychannel", "mrv", "GetReport", "r1", "--org", "Auditor", "--peer", peer,
+                       *net.options())
+    assert code == 0, err
+    (request,) = fake.requests["Evaluate"]
+    creator = deserialize_identity(unpack_proposal(request.proposed_transaction).creator)
+    assert (creator.msp_id, creator.common_name) == ("AuditorMSP", "Viewer@auditor.example.com")
+
+
 def test_query_prints_binary_results_as_hex(run: Run, net: CliNetwork, fake: FakeGateway, peer: str) -> None:
     fake.result = b"\xff\x00\x01"
     assert run("query", "mychannel", "mrv", "Raw", "--org", "Org1MSP", *net.options())[:2] == (0, "ff0001\n")
