@@ -16,16 +16,21 @@ import asyncio
 import multiprocessing as mp
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from fabric_protos.peer import peer_pb2_grpc
 
-from benchmarks.harness import CHANNEL, BenchNetwork
 from consortia.grpcutil import channel
 from consortia.msp.layout import load_signing_identity
 from consortia.protoutil.proposal import create_proposal, sign_proposal
+
+if __package__ in (None, ""):  # run as `python benchmarks/FILE.py`: the repository must be importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.harness import CHANNEL, BenchNetwork  # noqa: E402
 
 CONTRACT = Path(__file__).resolve().parent / "contracts" / "counter"
 KEYS = 1000

@@ -16,14 +16,19 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import statistics
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from benchmarks.harness import CHANNEL, BenchNetwork
 from consortia.client import GatewayError, connect
 from consortia.msp.layout import load_signing_identity
+
+if __package__ in (None, ""):  # run as `python benchmarks/FILE.py`: the repository must be importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.harness import CHANNEL, BenchNetwork  # noqa: E402
 
 CONTRACT = Path(__file__).resolve().parent / "contracts" / "counter"
 

@@ -28,7 +28,6 @@ from fabric_protos.common import common_pb2
 from fabric_protos.orderer import ab_pb2, ab_pb2_grpc
 from fabric_protos.peer import chaincode_pb2, proposal_response_pb2
 
-from benchmarks.harness import wait_healthy
 from consortia import adminclient, cryptogen
 from consortia.channelconfig.build import build_channel_config
 from consortia.channelconfig.genesis import genesis_block
@@ -39,6 +38,11 @@ from consortia.protoutil.envelope import create_signed_envelope
 from consortia.protoutil.proposal import create_proposal, sign_proposal, unpack_proposal
 from consortia.protoutil.response import create_proposal_response
 from consortia.protoutil.transaction import create_signed_transaction
+
+if __package__ in (None, ""):  # run as `python benchmarks/FILE.py`: the repository must be importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.harness import wait_healthy  # noqa: E402
 
 PAYLOAD = 1024
 
