@@ -14,24 +14,16 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
 from fabric_protos.common import common_pb2
 from fabric_protos.orderer import ab_pb2, ab_pb2_grpc
 from fabric_protos.peer import chaincode_pb2, proposal_response_pb2
 
-from consortia import adminclient, cryptogen
-from consortia.channelconfig.build import build_channel_config
-from consortia.channelconfig.genesis import genesis_block
-from consortia.config.network import load_network
 from consortia.grpcutil import channel
 from consortia.msp.layout import load_signing_identity
 from consortia.protoutil.envelope import create_signed_envelope
@@ -42,25 +34,9 @@ from consortia.protoutil.transaction import create_signed_transaction
 if __package__ in (None, ""):  # run as `python benchmarks/FILE.py`: the repository must be importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import wait_healthy  # noqa: E402
+from benchmarks.harness import CHANNEL, BenchNetwork  # noqa: E402
 
 PAYLOAD = 1024
-
-
-def free_base() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1]) // 100 * 100 % 40000 + 20000
-
-
-def network_spec(base_port: int) -> dict[str, object]:
-    return {
-        "name": "bench",
-        "base_port": base_port,
-        "organizations": [{"name": "Org1", "msp_id": "Org1MSP", "domain": "org1.example.com"}],
-        "consensus": {"type": "solo", "batch": {"max_message_count": 500, "timeout": "2s"}},
-        "channels": [{"name": "bench", "organizations": ["Org1MSP"]}],
-    }
 
 
 def make_envelopes(crypto: Path, count: int) -> list[bytes]:
@@ -68,7 +44,7 @@ def make_envelopes(crypto: Path, count: int) -> list[bytes]:
     peer = load_signing_identity(crypto / "peerOrganizations/org1.example.com/peers/peer0.org1.example.com/msp", "Org1MSP")
     out = []
     for n in range(count):
-        proposal, _ = create_proposal("bench", "cc", [b"put", str(n).encode()], client.serialize())
+        proposal, _ = create_proposal(CHANNEL, "cc", [b"put", str(n).encode()], client.serialize())
         unpacked = unpack_proposal(sign_proposal(proposal, client))
         response = create_proposal_response(
             unpacked, results=os.urandom(PAYLOAD // 2).hex().encode()[:PAYLOAD],
@@ -102,7 +78,7 @@ def client_process(address: str, crypto: str, count: int, ready: mp.Barrier, res
 async def follow(address: str, signer, total: int, start_height: int) -> tuple[float, int]:  # type: ignore[no-untyped-def]
     seek = ab_pb2.SeekInfo(start=ab_pb2.SeekPosition(specified=ab_pb2.SeekSpecified(number=start_height)),
                            stop=ab_pb2.SeekPosition(specified=ab_pb2.SeekSpecified(number=2**64 - 1)))
-    envelope = create_signed_envelope(common_pb2.DELIVER_SEEK_INFO, "bench", signer, seek.SerializeToString())
+    envelope = create_signed_envelope(common_pb2.DELIVER_SEEK_INFO, CHANNEL, signer, seek.SerializeToString())
     seen = blocks = 0
 
     async def requests():  # type: ignore[no-untyped-def]
@@ -124,52 +100,34 @@ def main() -> None:
     parser.add_argument("--envelopes", type=int, default=20000, help="in total, per run")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        (root / "network.yaml").write_text(yaml.safe_dump(network_spec(free_base())))
-        network = load_network(root / "network.yaml")
-        crypto = root / "crypto"
-        cryptogen.generate(network, crypto)
-        ports = network.node_ports()[("OrdererMSP", "orderer0")]
-        address, admin_address = f"127.0.0.1:{ports.listen}", f"127.0.0.1:{ports.admin}"
-        orderer_dir = crypto / "ordererOrganizations/orderer.example.com"
-        (root / "orderer.yaml").write_text(yaml.safe_dump({
-            "msp_id": "OrdererMSP", "msp_dir": str(orderer_dir / "orderers/orderer0.orderer.example.com/msp"),
-            "listen": address, "admin_listen": admin_address, "data_dir": str(root / "data"), "log_level": "WARNING",
-        }))
-        proc = subprocess.Popen([sys.executable, "-m", "orderer", "--config", str(root / "orderer.yaml")])
-        try:
-            wait_healthy(address, proc)
-            admin = adminclient.AdminTarget(admin_address, load_signing_identity(orderer_dir / "users/Admin@orderer.example.com/msp", "OrdererMSP"))
-            asyncio.run(adminclient.join_channel(admin, genesis_block(build_channel_config(network, "bench", crypto)).SerializeToString()))
-            reader = load_signing_identity(crypto / "peerOrganizations/org1.example.com/peers/peer0.org1.example.com/msp", "Org1MSP")
-            rates = []
-            height = 1
-            per_client = args.envelopes // args.clients
-            total = per_client * args.clients
-            for run in range(args.runs):
-                barrier = mp.Barrier(args.clients + 1)
-                results: mp.Queue[int] = mp.Queue()
-                workers = [mp.Process(target=client_process, args=(address, str(crypto), per_client, barrier, results))
-                           for _ in range(args.clients)]
-                for w in workers:
-                    w.start()
-                barrier.wait()  # every client has signed its envelopes
-                start = time.monotonic()
-                end, blocks = asyncio.run(follow(address, reader, total, height))
-                accepted = sum(results.get() for _ in workers)
-                for w in workers:
-                    w.join()
-                height += blocks
-                rate = total / (end - start)
-                rates.append(rate)
-                print(f"run {run + 1}: {total} envelopes ({accepted} accepted) in {end - start:.2f}s = "
-                      f"{rate:,.0f} envelopes/s, {blocks} blocks")
-            print(f"median: {statistics.median(rates):,.0f} envelopes/s over {args.runs} runs "
-                  f"({args.clients} client processes, {PAYLOAD}-byte payloads, blocks of up to 500)")
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
+    batch = {"max_message_count": 500, "timeout": "2s"}
+    with tempfile.TemporaryDirectory() as tmp, BenchNetwork(Path(tmp), peers=False, batch=batch) as net:
+        address, crypto = net.orderer_address, net.crypto
+        reader = net.peer_identity("Org1MSP")
+        rates = []
+        height = 1
+        per_client = args.envelopes // args.clients
+        total = per_client * args.clients
+        for run in range(args.runs):
+            barrier = mp.Barrier(args.clients + 1)
+            results: mp.Queue[int] = mp.Queue()
+            workers = [mp.Process(target=client_process, args=(address, str(crypto), per_client, barrier, results))
+                       for _ in range(args.clients)]
+            for w in workers:
+                w.start()
+            barrier.wait()  # every client has signed its envelopes
+            start = time.monotonic()
+            end, blocks = asyncio.run(follow(address, reader, total, height))
+            accepted = sum(results.get() for _ in workers)
+            for w in workers:
+                w.join()
+            height += blocks
+            rate = total / (end - start)
+            rates.append(rate)
+            print(f"run {run + 1}: {total} envelopes ({accepted} accepted) in {end - start:.2f}s = "
+                  f"{rate:,.0f} envelopes/s, {blocks} blocks")
+        print(f"median: {statistics.median(rates):,.0f} envelopes/s over {args.runs} runs "
+              f"({args.clients} client processes, {PAYLOAD}-byte payloads, blocks of up to 500)")
 
 
 if __name__ == "__main__":

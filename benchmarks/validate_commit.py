@@ -114,12 +114,12 @@ def main() -> None:
             bundle = ChannelBundle.from_config(build_channel_config(net, "bench", root / "crypto"))
             validator = TxValidator(bundle, ledger.state())
             result = validator.validate(fresh[0])
-            ledger.commit(fresh[0], result.codes, result.updates, result.history)
+            ledger.commit(fresh[0], result.codes, result.updates, result.history, result.tx_ids())
             start = time.perf_counter()
             valid = 0
             for block in fresh[1:]:
                 result = validator.validate(block)
-                ledger.commit(block, result.codes, result.updates, result.history)
+                ledger.commit(block, result.codes, result.updates, result.history, result.tx_ids())
                 valid += sum(1 for c in result.codes if c == 0)
             elapsed = time.perf_counter() - start
             total = args.blocks * TXS_PER_BLOCK

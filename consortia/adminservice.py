@@ -35,6 +35,14 @@ class ChannelRegistry(Protocol):
         ...
 
 
+def _status_of(error: JoinError) -> grpc.StatusCode:
+    if error.exists:
+        return grpc.StatusCode.ALREADY_EXISTS
+    if error.not_found:
+        return grpc.StatusCode.NOT_FOUND
+    return grpc.StatusCode.INVALID_ARGUMENT
+
+
 class AdminService(admin_pb2_grpc.AdminServicer):
     def __init__(self, registry: ChannelRegistry, gate: AdminGate) -> None:
         self.registry = registry
@@ -61,8 +69,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         try:
             channel_id, height = await self.registry.join(block)
         except JoinError as exc:
-            code = grpc.StatusCode.ALREADY_EXISTS if exc.exists else grpc.StatusCode.INVALID_ARGUMENT
-            await context.abort(code, str(exc))
+            await context.abort(_status_of(exc), str(exc))
         return admin_pb2.ChannelInfo(channel_id=channel_id, height=height)
 
     async def ListChannels(self, request: admin_pb2.SignedAdminRequest,
@@ -79,5 +86,5 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         try:
             height = await self.registry.remove(channel_id)
         except JoinError as exc:
-            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+            await context.abort(_status_of(exc), str(exc))
         return admin_pb2.ChannelInfo(channel_id=channel_id, height=height)

@@ -26,7 +26,7 @@ from google.protobuf.message import DecodeError
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.errors import ConsortiaError, IdentityError, MessageError, PolicyError, SignatureError
 from consortia.msp.identity import Identity, Role
-from consortia.msp.signing import verify_signed_data
+from consortia.msp.signing import SignedData, verify_signed_data
 from consortia.protoutil.envelope import UnpackedEnvelope, decode, unpack_envelope
 
 log = logging.getLogger(__name__)
@@ -134,11 +134,19 @@ def authorize(
     DeliverRefused(FORBIDDEN) saying which check failed.
     """
     try:
-        identity = verify_signed_data(request.envelope.signed_data(), msps)
-        msps.validate(identity, now)
-        policies.check(path, [identity])
+        check_signer(request.envelope.signed_data(), msps, policies, path, now)
     except (IdentityError, SignatureError, PolicyError) as exc:
         raise DeliverRefused(FORBIDDEN, f"deliver refused on channel {request.channel_id}: {exc}") from exc
+
+
+def check_signer(signed: SignedData, msps: ChannelMembers, policies: ReadersPolicy, path: str,
+                 now: dt.datetime) -> Identity:
+    """The signer of a request, once its signature verifies, it is valid `now` and it
+    satisfies the policy at `path`; IdentityError, SignatureError or PolicyError if not."""
+    identity = verify_signed_data(signed, msps)
+    msps.validate(identity, now)
+    policies.check(path, [identity])
+    return identity
 
 
 def _start(position: ab_pb2.SeekPosition, height: int) -> int:
@@ -175,12 +183,10 @@ async def stream_blocks(
     seek: ab_pb2.SeekInfo,
     source: BlockSource,
     send: Callable[[common_pb2.Block], Awaitable[None]],
-    still_allowed: Callable[[], None] | None = None,
 ) -> None:
     """Send the requested blocks in order; return once the stop block is sent.
 
-    DeliverRefused(NOT_FOUND) when FAIL_IF_NOT_READY and a block does not exist yet;
-    `still_allowed` runs before each block and may raise DeliverRefused(FORBIDDEN).
+    DeliverRefused(NOT_FOUND) when FAIL_IF_NOT_READY and a block does not exist yet.
     """
     start, stop = seek_range(seek, source.height)
     headers_only = seek.content_type == ab_pb2.SeekInfo.HEADER_WITH_SIG
@@ -190,8 +196,6 @@ async def stream_blocks(
             if seek.behavior == ab_pb2.SeekInfo.FAIL_IF_NOT_READY:
                 raise DeliverRefused(NOT_FOUND, f"block {number} does not exist yet (height {source.height})")
             await source.wait_for_height(number + 1)
-        if still_allowed is not None:
-            still_allowed()
         block = source.read(number)
         if headers_only:
             stripped = common_pb2.Block()

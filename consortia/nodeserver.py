@@ -15,8 +15,8 @@ import datetime as dt
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -93,7 +93,7 @@ def main(
     prog: str,
     description: str,
     load_config: Callable[[str], C],
-    run: Callable[[C], Awaitable[None]],
+    run: Callable[[C], Coroutine[Any, Any, None]],
 ) -> int:
     """The `python -m <node> --config FILE` entry point of a node."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
@@ -106,7 +106,7 @@ def main(
         return 1
     configure_logging(config.log_level)
     try:
-        asyncio.run(run(config))  # type: ignore[arg-type]
+        asyncio.run(run(config))
     except ConsortiaError as exc:
         log.error("%s", exc)
         return 1

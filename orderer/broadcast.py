@@ -17,15 +17,15 @@ from dataclasses import dataclass
 
 from fabric_protos.common import common_pb2
 
-from consortia.errors import IdentityError, MessageError, PolicyError, SignatureError
+from consortia.errors import IdentityError, MessageError, SignatureError
 from consortia.msp.signing import verify_signed_data
-from consortia.protoutil.envelope import decode, unpack_envelope
+from consortia.policy.paths import CHANNEL_WRITERS
+from consortia.protoutil.envelope import decode, enum_name, unpack_envelope
 from orderer.blockcutter import envelope_size
 from orderer.chainsupport import ChainSupport
 
 log = logging.getLogger(__name__)
 
-WRITERS = "/Channel/Writers"
 _ORDERABLE = {common_pb2.ENDORSER_TRANSACTION}
 
 
@@ -52,7 +52,7 @@ class BroadcastHandler:
             return Outcome(common_pb2.NOT_FOUND, f"channel {channel_id!r} does not exist on this orderer")
         header_type = unpacked.header_type
         if header_type not in _ORDERABLE:
-            name = common_pb2.HeaderType.Name(header_type) if header_type in common_pb2.HeaderType.values() else str(header_type)
+            name = enum_name(common_pb2.HeaderType, header_type)
             return Outcome(
                 common_pb2.BAD_REQUEST,
                 f"envelopes of type {name} are not accepted on channel {channel_id}; expected ENDORSER_TRANSACTION",
@@ -71,7 +71,7 @@ class BroadcastHandler:
             bundle.msp_manager.validate(creator, dt.datetime.now(dt.timezone.utc))
         except (IdentityError, SignatureError) as exc:
             return Outcome(common_pb2.FORBIDDEN, f"envelope refused on channel {channel_id}: {exc}")
-        verdict = bundle.policies.evaluate(WRITERS, [creator])
+        verdict = bundle.policies.evaluate(CHANNEL_WRITERS, [creator])
         if not verdict:
             return Outcome(common_pb2.FORBIDDEN, verdict.reason)
         if not chain.chain.ready():
@@ -79,5 +79,3 @@ class BroadcastHandler:
         await chain.chain.order(raw, size)
         return Outcome(common_pb2.SUCCESS)
 
-
-__all__ = ["BroadcastHandler", "Outcome", "PolicyError"]

@@ -13,11 +13,11 @@ from fabric_protos.common import common_pb2
 
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.channelconfig.genesis import config_from_block
+from consortia.delivery import HeightNotifier
 from consortia.errors import ConfigError
 from consortia.ledger.blockstore import BlockStore
 from consortia.protoutil.signer import Signer
 from orderer.blockcutter import BatchLimits, BlockCutter
-from consortia.delivery import HeightNotifier
 from orderer.blockwriter import BlockWriter
 from orderer.consensus import Chain
 from orderer.consensus.solo import SoloChain

@@ -16,6 +16,7 @@ from fabric_protos.common import common_pb2
 from fabric_protos.orderer import ab_pb2
 
 from consortia import delivery
+from consortia.policy.paths import CHANNEL_READERS
 from orderer.broadcast import BroadcastHandler
 from orderer.chainsupport import ChainSupport
 from orderer.registrar import Registrar
@@ -23,7 +24,6 @@ from orderer.registrar import Registrar
 log = logging.getLogger(__name__)
 
 SERVICE = "orderer.AtomicBroadcast"
-READERS = "/Channel/Readers"  # the orderer serves blocks to anyone who may read the channel
 
 
 class AtomicBroadcast:
@@ -44,7 +44,7 @@ class AtomicBroadcast:
             await context.write(ab_pb2.DeliverResponse(block=block))
 
         async def serve_one(envelope: common_pb2.Envelope) -> None:
-            await delivery.serve_request(envelope, self.registrar.get, READERS, self.window, send)
+            await delivery.serve_request(envelope, self.registrar.get, CHANNEL_READERS, self.window, send)
 
         async def write_status(status: int) -> None:
             await context.write(ab_pb2.DeliverResponse(status=status))

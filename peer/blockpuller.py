@@ -25,12 +25,11 @@ from consortia.delivery import FOREVER
 from consortia.errors import ConsortiaError, IdentityError, MessageError, SignatureError
 from consortia.grpcutil import channel
 from consortia.msp.signing import SigningIdentity, verify_signed_data
+from consortia.policy.paths import BLOCK_VALIDATION
 from consortia.protoutil import block as blocks
-from consortia.protoutil.envelope import create_signed_envelope
+from consortia.protoutil.envelope import create_signed_envelope, enum_name
 
 log = logging.getLogger(__name__)
-
-BLOCK_VALIDATION = "/Channel/Orderer/BlockValidation"
 
 
 class BlockRefused(ConsortiaError):
@@ -126,7 +125,7 @@ class BlockPuller:
                     async for response in stub.Deliver(request()):
                         if not response.HasField("block"):
                             log.warning("[%s] orderer %s ended the stream with status %s", channel_id, address,
-                                        common_pb2.Status.Name(response.status))
+                                        enum_name(common_pb2.Status, response.status))
                             break
                         number, previous = self.position()
                         verify_block(response.block, number, previous, self.bundle)

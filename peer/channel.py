@@ -88,7 +88,7 @@ class PeerChannel:
     def commit(self, block: common_pb2.Block) -> list[int]:
         """Validate and commit one block (in the calling thread); its validation codes."""
         result = self.validator.validate(block)
-        self.ledger.commit(block, result.codes, result.updates, result.history)
+        self.ledger.commit(block, result.codes, result.updates, result.history, result.tx_ids())
         return result.codes
 
     async def start(self) -> None:

@@ -14,9 +14,7 @@ from fabric_protos.peer import events_pb2
 from consortia.errors import MessageError
 from consortia.protoutil import block as blocks
 from consortia.protoutil.envelope import unpack_envelope
-from consortia.protoutil.transaction import unpack_transaction
-
-READERS = "/Channel/Application/Readers"
+from consortia.protoutil.transaction import UnpackedTransaction, unpack_transaction
 
 
 def filtered_block(block: common_pb2.Block, channel_id: str) -> events_pb2.FilteredBlock:
@@ -25,18 +23,22 @@ def filtered_block(block: common_pb2.Block, channel_id: str) -> events_pb2.Filte
     for index, raw in enumerate(block.data.data):
         code = codes[index] if index < len(codes) else 254
         try:
-            envelope = unpack_envelope(raw)
+            transaction: UnpackedTransaction | None = unpack_transaction(raw)
+        except MessageError:
+            transaction = None  # not an endorser transaction, or a malformed one
+        try:
+            envelope = transaction.envelope if transaction is not None else unpack_envelope(raw)
         except MessageError:
             filtered.filtered_transactions.add(tx_validation_code=code)
             continue
         tx = filtered.filtered_transactions.add(
             txid=envelope.tx_id, type=envelope.header_type, tx_validation_code=code
         )
-        if envelope.header_type != common_pb2.ENDORSER_TRANSACTION:
+        if transaction is None:
             continue
         try:
-            event = unpack_transaction(raw).actions[0].event()
-        except (MessageError, IndexError):
+            event = transaction.actions[0].event()
+        except MessageError:
             continue
         if event is not None:
             event.payload = b""

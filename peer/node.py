@@ -12,13 +12,14 @@ from contextlib import asynccontextmanager
 
 import grpc
 from fabric_protos.gateway import gateway_pb2_grpc
-from fabric_protos.peer import chaincode_shim_pb2_grpc, peer_pb2_grpc, proposal_pb2, proposal_response_pb2
+from fabric_protos.peer import chaincode_shim_pb2_grpc, peer_pb2_grpc, proposal_response_pb2
 
 from consortia.config.node import PeerNodeConfig, load_peer_config
 from consortia.grpcutil import OPTIONS, listen
 from consortia.msp.layout import load_signing_identity
 from consortia.nodeserver import NodeServers
 from consortia.nodeserver import main as node_main
+from consortia.protoutil.proposal import UnpackedProposal
 from peer.blockpuller import ClientTLS
 from peer.chaincode.definitions import ConfiguredDefinitions
 from peer.chaincode.handler import ChaincodeCallError
@@ -41,9 +42,9 @@ class LocalEndorser:
     def __init__(self, endorser: Endorser) -> None:
         self.endorser = endorser
 
-    async def process_proposal(self, signed: proposal_pb2.SignedProposal,
+    async def process_proposal(self, proposal: UnpackedProposal,
                                timeout: float) -> proposal_response_pb2.ProposalResponse:
-        return await asyncio.wait_for(self.endorser.process_proposal(signed), timeout)
+        return await asyncio.wait_for(self.endorser.process(proposal), timeout)
 
 
 async def run(config: PeerNodeConfig) -> None:

@@ -24,10 +24,11 @@ from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
 from consortia import delivery
+from consortia.policy.paths import APPLICATION_READERS
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.channel import PeerChannel
 from peer.channels import ChannelManager
-from peer.deliver import READERS, filtered_block
+from peer.deliver import filtered_block
 from peer.endorser.endorser import Endorser
 from peer.gateway.commits import CommitFinder
 from peer.gateway.errors import GatewayError
@@ -48,7 +49,7 @@ class DeliverService:
 
     async def _serve(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext, send: Sender) -> None:
         async def serve_one(envelope: common_pb2.Envelope) -> None:
-            await delivery.serve_request(envelope, self.channels.get, READERS, self.window, send)
+            await delivery.serve_request(envelope, self.channels.get, APPLICATION_READERS, self.window, send)
 
         async def write_status(status: int) -> None:
             await context.write(events_pb2.DeliverResponse(status=status))

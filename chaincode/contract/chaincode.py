@@ -27,7 +27,7 @@ from fabric_protos.peer import proposal_response_pb2
 from chaincode.contract.contract import Contract
 from chaincode.contract.errors import ContractDefinitionError, ContractError
 from chaincode.contract.metadata import GET_METADATA, SYSTEM_CONTRACT, build_metadata
-from chaincode.contract.results import serialize_result
+from chaincode.contract.results import canonical_json, serialize_result
 from chaincode.contract.shapes import ShapeReader
 from chaincode.contract.transactions import Transaction, read_transactions
 from chaincode.shim.interfaces import error, success
@@ -61,8 +61,7 @@ class ContractChaincode:
         self.default_contract = contracts[0].name
         metadata = build_metadata([(c, list(txs.values())) for c, txs in self._contracts.values()],
                                   title=title, version=version)
-        self._metadata_json = json.dumps(metadata, sort_keys=True, separators=(",", ":"),
-                                         ensure_ascii=False).encode("utf-8")
+        self._metadata_json = canonical_json(metadata)
 
     @property
     def contract_names(self) -> list[str]:

@@ -24,7 +24,7 @@ from typing import TypeAlias
 
 from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2, proposal_response_pb2
 
-from chaincode.shim.interfaces import ERROR, Chaincode, ChaincodeStubError
+from chaincode.shim.interfaces import ERROR_THRESHOLD, Chaincode, ChaincodeStubError, error
 from chaincode.shim.stub import ChaincodeStub
 
 log = logging.getLogger(__name__)
@@ -95,22 +95,19 @@ class Handler:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _execute(self, message: Message) -> None:
-        prefix = f"[{message.channel_id}/{message.txid[:8]}]"
         try:
             stub = ChaincodeStub(self, message)
             method = self.chaincode.init if message.type == Message.INIT else self.chaincode.invoke
             assert self._loop is not None
             response = await self._loop.run_in_executor(self._executor, method, stub)
             if not isinstance(response, proposal_response_pb2.Response) or response.status == 0:
-                response = proposal_response_pb2.Response(
-                    status=ERROR, message="the chaincode returned no response (neither success nor error)"
-                )
+                response = error("the chaincode returned no response (neither success nor error)")
             reply = Message(type=Message.COMPLETED, payload=response.SerializeToString(),
                             txid=message.txid, channel_id=message.channel_id)
-            if stub.event is not None and response.status < 400:
+            if stub.event is not None and response.status < ERROR_THRESHOLD:
                 reply.chaincode_event.CopyFrom(stub.event)
         except Exception as exc:  # a chaincode bug must not take the shim down
-            log.exception("%s chaincode failed", prefix)
+            log.exception("[%s/%s] chaincode failed", message.channel_id, message.txid[:8])
             reply = Message(type=Message.ERROR, payload=f"chaincode failed: {exc}".encode(),
                             txid=message.txid, channel_id=message.channel_id)
         if not self._closed:

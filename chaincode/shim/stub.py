@@ -12,7 +12,7 @@ Composite keys follow Fabric: U+0000, object type, U+0000, each attribute and U+
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -55,10 +55,13 @@ def _check_key(key: str, what: str = "key") -> None:
 
 
 class _QueryIterator:
-    """Results of a query, fetched from the peer in batches; close it if you stop early."""
+    """Results of a query, fetched from the peer in batches; close it if you stop early.
 
-    def __init__(self, stub: ChaincodeStub, response: chaincode_shim_pb2.QueryResponse) -> None:
-        self._stub = stub
+    `ask` sends one request of the transaction to the peer and returns the answer's payload.
+    """
+
+    def __init__(self, ask: Callable[[int, Any], bytes], response: chaincode_shim_pb2.QueryResponse) -> None:
+        self._ask = ask
         self._response = response
         self._index = 0
         self._closed = False
@@ -73,7 +76,7 @@ class _QueryIterator:
                 self._index += 1
                 yield self._decode(item)
             elif self._response.has_more and not self._closed:
-                payload = self._stub._ask(Message.QUERY_STATE_NEXT, chaincode_shim_pb2.QueryStateNext(id=self._response.id))
+                payload = self._ask(Message.QUERY_STATE_NEXT, chaincode_shim_pb2.QueryStateNext(id=self._response.id))
                 self._response = chaincode_shim_pb2.QueryResponse.FromString(payload)
                 self._index = 0
             else:
@@ -83,7 +86,7 @@ class _QueryIterator:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._stub._ask(Message.QUERY_STATE_CLOSE, chaincode_shim_pb2.QueryStateClose(id=self._response.id))
+            self._ask(Message.QUERY_STATE_CLOSE, chaincode_shim_pb2.QueryStateClose(id=self._response.id))
 
     def __enter__(self) -> _QueryIterator:
         return self
@@ -202,54 +205,58 @@ class ChaincodeStub:
         """Give `key` its own endorsement policy (state-based endorsement)."""
         self.put_state_metadata(key, VALIDATION_PARAMETER, policy)
 
+    def _query(self, kind: int, request: Any) -> chaincode_shim_pb2.QueryResponse:
+        return chaincode_shim_pb2.QueryResponse.FromString(self._ask(kind, request))
+
+    def _page(self, response: chaincode_shim_pb2.QueryResponse) -> tuple[StateQueryIterator, QueryMetadata]:
+        return StateQueryIterator(self._ask, response), _metadata(response)
+
     def _range(self, start: str, end: str, metadata: chaincode_shim_pb2.QueryMetadata | None) -> chaincode_shim_pb2.QueryResponse:
         request = chaincode_shim_pb2.GetStateByRange(startKey=start, endKey=end)
         if metadata is not None:
             request.metadata = metadata.SerializeToString()
-        return chaincode_shim_pb2.QueryResponse.FromString(self._ask(Message.GET_STATE_BY_RANGE, request))
+        return self._query(Message.GET_STATE_BY_RANGE, request)
 
     def get_state_by_range(self, start: str, end: str) -> StateQueryIterator:
         """Keys in [start, end) in key order; '' for either bound means unbounded."""
         for bound in (start, end):
             if bound.startswith(COMPOSITE_NS):
                 raise ChaincodeStubError("range bounds must not be composite keys; use get_state_by_partial_composite_key")
-        return StateQueryIterator(self, self._range(start or "\x01", end, None))
+        return StateQueryIterator(self._ask, self._range(start or "\x01", end, None))
 
     def get_state_by_range_with_pagination(self, start: str, end: str, page_size: int,
                                            bookmark: str = "") -> tuple[StateQueryIterator, QueryMetadata]:
         if page_size <= 0:
             raise ChaincodeStubError(f"page size must be positive, found {page_size}")
-        response = self._range(start or "\x01", end, chaincode_shim_pb2.QueryMetadata(pageSize=page_size, bookmark=bookmark))
-        return StateQueryIterator(self, response), _metadata(response)
+        return self._page(self._range(start or "\x01", end,
+                                      chaincode_shim_pb2.QueryMetadata(pageSize=page_size, bookmark=bookmark)))
 
     def get_state_by_partial_composite_key(self, object_type: str, attributes: Sequence[str]) -> StateQueryIterator:
         prefix = self.create_composite_key(object_type, attributes)
-        return StateQueryIterator(self, self._range(prefix, prefix + MAX_UNICODE_RUNE, None))
+        return StateQueryIterator(self._ask, self._range(prefix, prefix + MAX_UNICODE_RUNE, None))
 
     def get_state_by_partial_composite_key_with_pagination(
         self, object_type: str, attributes: Sequence[str], page_size: int, bookmark: str = ""
     ) -> tuple[StateQueryIterator, QueryMetadata]:
         prefix = self.create_composite_key(object_type, attributes)
-        response = self._range(prefix, prefix + MAX_UNICODE_RUNE,
-                               chaincode_shim_pb2.QueryMetadata(pageSize=page_size, bookmark=bookmark))
-        return StateQueryIterator(self, response), _metadata(response)
+        return self._page(self._range(prefix, prefix + MAX_UNICODE_RUNE,
+                                      chaincode_shim_pb2.QueryMetadata(pageSize=page_size, bookmark=bookmark)))
 
     def get_query_result(self, query: str) -> StateQueryIterator:
         """A rich query: a CouchDB Mango selector in JSON over this chaincode's JSON values."""
-        payload = self._ask(Message.GET_QUERY_RESULT, chaincode_shim_pb2.GetQueryResult(query=query))
-        return StateQueryIterator(self, chaincode_shim_pb2.QueryResponse.FromString(payload))
+        return StateQueryIterator(self._ask, self._query(Message.GET_QUERY_RESULT,
+                                                         chaincode_shim_pb2.GetQueryResult(query=query)))
 
     def get_query_result_with_pagination(self, query: str, page_size: int,
                                          bookmark: str = "") -> tuple[StateQueryIterator, QueryMetadata]:
         metadata = chaincode_shim_pb2.QueryMetadata(pageSize=page_size, bookmark=bookmark).SerializeToString()
-        payload = self._ask(Message.GET_QUERY_RESULT, chaincode_shim_pb2.GetQueryResult(query=query, metadata=metadata))
-        response = chaincode_shim_pb2.QueryResponse.FromString(payload)
-        return StateQueryIterator(self, response), _metadata(response)
+        return self._page(self._query(Message.GET_QUERY_RESULT,
+                                      chaincode_shim_pb2.GetQueryResult(query=query, metadata=metadata)))
 
     def get_history_for_key(self, key: str) -> HistoryQueryIterator:
         _check_key(key)
-        payload = self._ask(Message.GET_HISTORY_FOR_KEY, chaincode_shim_pb2.GetHistoryForKey(key=key))
-        return HistoryQueryIterator(self, chaincode_shim_pb2.QueryResponse.FromString(payload))
+        return HistoryQueryIterator(self._ask, self._query(Message.GET_HISTORY_FOR_KEY,
+                                                           chaincode_shim_pb2.GetHistoryForKey(key=key)))
 
     def invoke_chaincode(self, name: str, args: Sequence[bytes | str], channel: str = "") -> proposal_response_pb2.Response:
         """Call another chaincode in this transaction. On this channel it may read and write;

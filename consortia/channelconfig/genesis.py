@@ -28,15 +28,6 @@ def genesis_block(config: cc.ChannelConfig) -> common_pb2.Block:
     return blocks.new_block(0, b"", [envelope.SerializeToString()])
 
 
-def is_config_block(block: common_pb2.Block) -> bool:
-    if len(block.data.data) != 1:
-        return False
-    try:
-        return bool(unpack_envelope(block.data.data[0]).header_type == common_pb2.CONFIG)
-    except MessageError:
-        return False
-
-
 def config_from_block(block: common_pb2.Block) -> cc.ChannelConfig:
     """The ChannelConfig a config block carries; ConfigError saying why it cannot be read."""
     if len(block.data.data) != 1:

@@ -20,20 +20,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fabric_protos.common import common_pb2
 
-from consortia.client import (
-    ChaincodeEvent,
-    CommitError,
-    FileCheckpointer,
-    Gateway,
-    Timeouts,
-    connect,
-)
+from consortia.client import ChaincodeEvent, CommitError, EventStream, FileCheckpointer, Gateway, Timeouts, connect
 from consortia.client.errors import validation_code_name
 from consortia.config.network import Network, Organization, load_network
+from consortia.config.node import split_address
 from consortia.cryptogen import ADMIN, CryptoLayout, OrgLayout
 from consortia.errors import ConsortiaError
 from consortia.msp.layout import load_signing_identity
@@ -158,9 +152,10 @@ def _read(path: Path | str, what: str) -> bytes:
 
 def _address(network: Network, org: Organization, peer: str | None) -> str:
     if peer:
-        host, _, port = peer.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ConsortiaError(f"--peer expects HOST:PORT (e.g. 127.0.0.1:7051), got {peer!r}")
+        try:
+            split_address(peer)
+        except ValueError:
+            raise ConsortiaError(f"--peer expects HOST:PORT (e.g. 127.0.0.1:7051), got {peer!r}") from None
         return peer
     if not org.peers:
         raise ConsortiaError(f"organization {org.name} ({org.msp_id}) runs no peer: give --peer HOST:PORT "
@@ -300,23 +295,26 @@ def run_events(args: argparse.Namespace) -> int:
     checkpointer = FileCheckpointer(args.checkpoint) if args.checkpoint else None
     with _gateway(args) as gateway:
         network = gateway.get_network(args.channel)
-        count = 0
         if args.chaincode:
-            with network.get_chaincode_events(args.chaincode, args.start, checkpointer, args.timeout) as events:
-                for event in events:
-                    print(event_line(event), flush=True)
-                    if checkpointer is not None:
-                        checkpointer.checkpoint_chaincode_event(event)
-                    count += 1
-                    if args.limit and count >= args.limit:
-                        break
+            events = network.get_chaincode_events(args.chaincode, args.start, checkpointer, args.timeout)
+            _follow(events, event_line, checkpointer.checkpoint_chaincode_event if checkpointer else None, args.limit)
         else:
-            with network.get_block_events(args.start, checkpointer, args.timeout) as stream:
-                for block in stream:
-                    print(block_line(block), flush=True)
-                    if checkpointer is not None:
-                        checkpointer.checkpoint_block(int(block.header.number))
-                    count += 1
-                    if args.limit and count >= args.limit:
-                        break
+            stream = network.get_block_events(args.start, checkpointer, args.timeout)
+            save = (lambda block: checkpointer.checkpoint_block(int(block.header.number))) if checkpointer else None
+            _follow(stream, block_line, save, args.limit)
     return 0
+
+
+T = TypeVar("T")
+
+
+def _follow(stream: EventStream[T], line: Callable[[T], str], save: Callable[[T], None] | None,
+            limit: int | None) -> None:
+    """Print each item of the stream (saving progress after it) until `limit` items."""
+    with stream:
+        for count, item in enumerate(stream, start=1):
+            print(line(item), flush=True)
+            if save is not None:
+                save(item)
+            if limit and count >= limit:
+                break

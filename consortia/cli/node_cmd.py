@@ -1,8 +1,9 @@
-"""`consortia orderer ...` (and, later, `consortia peer ...`): run a node and administer it.
+"""`consortia orderer ...` and `consortia peer ...`: run a node and administer it.
 
-`start` replaces this process with the node's own (`python -m orderer`): the CLI starts
-nodes by command line, never by importing them. `join`, `list` and `remove` sign an
-admin request with an org admin's identity and send it to the node's admin endpoint.
+`start` replaces this process with the node's own (`python -m orderer`, `python -m peer`):
+the CLI starts nodes by command line, never by importing them. `join`, `list` and
+`remove` sign an admin request with an org admin's identity and send it to the node's
+admin endpoint.
 """
 
 from __future__ import annotations

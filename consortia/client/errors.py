@@ -31,6 +31,7 @@ from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
 
 from consortia.errors import ConsortiaError
+from consortia.protoutil.envelope import enum_name
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
@@ -98,10 +99,7 @@ class CommitStatusError(TransactionError):
 
 def validation_code_name(code: int) -> str:
     """Fabric's name of a `TxValidationCode` (e.g. MVCC_READ_CONFLICT), even for unknown numbers."""
-    try:
-        return str(transaction_pb2.TxValidationCode.Name(code))
-    except ValueError:
-        return f"UNKNOWN_VALIDATION_CODE_{code}"
+    return enum_name(transaction_pb2.TxValidationCode, code, f"UNKNOWN_VALIDATION_CODE_{code}")
 
 
 class CommitError(ConsortiaError):
@@ -127,10 +125,7 @@ class DeliverError(ConsortiaError):
     def __init__(self, channel_id: str, status: int) -> None:
         self.channel_id = channel_id
         self.status = status
-        try:
-            self.status_name = str(common_pb2.Status.Name(status))
-        except ValueError:
-            self.status_name = f"STATUS_{status}"
+        self.status_name = enum_name(common_pb2.Status, status, f"STATUS_{status}")
         reason = {
             common_pb2.FORBIDDEN: ": the identity is not allowed to read the channel (its Readers policy)",
             common_pb2.NOT_FOUND: ": the peer has not joined this channel",

@@ -15,6 +15,8 @@ from typing import Any, Generic, TypeVar
 
 import grpc
 
+from consortia.client.errors import status_of
+
 T = TypeVar("T")
 
 
@@ -45,7 +47,7 @@ class EventStream(Generic[T]):
                 raise
             except grpc.RpcError as exc:
                 # Closed while waiting, here or by closing the gateway: the end, not a failure.
-                cancelled = self._closed or _code(exc) == grpc.StatusCode.CANCELLED
+                cancelled = self._closed or status_of(exc)[0] == grpc.StatusCode.CANCELLED
                 self._closed = True
                 if cancelled:
                     raise StopIteration from None
@@ -72,8 +74,3 @@ class EventStream(Generic[T]):
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
-
-
-def _code(error: grpc.RpcError) -> object:
-    code = getattr(error, "code", None)
-    return code() if callable(code) else None

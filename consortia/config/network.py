@@ -42,7 +42,7 @@ _ORG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?)*$")
 _NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?$")
 _USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
-_CHANNEL = re.compile(r"^[a-z][a-z0-9.\-]{0,248}$")  # Fabric's channel-name rule
+CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9.\-]{0,248}$")  # Fabric's channel-name rule
 _CHAINCODE = re.compile(r"^[a-zA-Z0-9]+([\-_][a-zA-Z0-9]+)*$")  # Fabric's chaincode-name rule
 _VERSION = re.compile(r"^[A-Za-z0-9_.+\-]+$")
 
@@ -296,7 +296,7 @@ def _check_channels(net: Network, msp_ids: set[str], problems: Problems) -> None
     peer_orgs = {o.msp_id for o in net.organizations if o.peers}
     for i, channel in enumerate(net.channels):
         path = f"channels[{i}]"
-        if not _CHANNEL.match(channel.name):
+        if not CHANNEL_NAME.match(channel.name):
             problems.add(f"{path}.name", f"{channel.name!r} is not a valid channel name: lower-case letters, digits, '.', '-', starting with a letter")
         if not channel.organizations:
             problems.add(f"{path}.organizations", "a channel needs at least one member organization")

@@ -135,13 +135,20 @@ def _check_tls(tls: TLSSettings, problems: Problems) -> None:
             problems.add(f"tls.client_root_cas[{index}]", f"file {path} does not exist")
 
 
+def _check_address(address: str, field_path: str, problems: Problems) -> tuple[str, int] | None:
+    """`split_address`, reporting a bad address as a problem of `field_path`."""
+    try:
+        return split_address(address)
+    except ValueError as exc:
+        problems.add(field_path, str(exc))
+        return None
+
+
 def _check_common(config: NodeConfig, problems: Problems) -> None:
     addresses = {}
     for name in ("listen", "admin_listen"):
-        try:
-            addresses[name] = split_address(getattr(config, name))
-        except ValueError as exc:
-            problems.add(name, str(exc))
+        if (address := _check_address(getattr(config, name), name, problems)) is not None:
+            addresses[name] = address
     if len(set(addresses.values())) < len(addresses):
         problems.add("admin_listen", "must differ from listen")
     if not (config.msp_dir / "signcerts").is_dir():
@@ -157,15 +164,9 @@ def load_orderer_config(path: str | Path) -> OrdererNodeConfig:
 def _check_peer(config: PeerNodeConfig, problems: Problems) -> None:
     _check_common(config, problems)
     if config.external_address is not None:
-        try:
-            split_address(config.external_address)
-        except ValueError as exc:
-            problems.add("external_address", str(exc))
+        _check_address(config.external_address, "external_address", problems)
     if config.chaincode_listen is not None:
-        try:
-            split_address(config.chaincode_listen)
-        except ValueError as exc:
-            problems.add("chaincode_listen", str(exc))
+        _check_address(config.chaincode_listen, "chaincode_listen", problems)
     names: set[tuple[str, str]] = set()
     for index, cc in enumerate(config.chaincodes):
         where = f"chaincodes[{index}]"
@@ -184,10 +185,7 @@ def _check_peer(config: PeerNodeConfig, problems: Problems) -> None:
                 problems.add("tls.root_cert", f"chaincode {cc.name!r} is launched by the peer and must verify the "
                                               "peer's TLS certificate: give the CA that signed it")
         if cc.address is not None:
-            try:
-                split_address(cc.address)
-            except ValueError as exc:
-                problems.add(f"{where}.address", str(exc))
+            _check_address(cc.address, f"{where}.address", problems)
         if cc.tls_root_cert is not None:
             if cc.address is None:
                 problems.add(f"{where}.tls_root_cert", "only a chaincode-as-a-service (address) is dialled over TLS")

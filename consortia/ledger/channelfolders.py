@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -19,11 +18,11 @@ from fabric_protos.common import common_pb2
 
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.channelconfig.genesis import config_from_block
+from consortia.config.network import CHANNEL_NAME
 from consortia.errors import ConfigError, ConsortiaError
 
 log = logging.getLogger(__name__)
 
-_CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9.\-]{0,248}$")
 _STAGING = ".join-"
 
 
@@ -44,7 +43,7 @@ def genesis_bundle(block: common_pb2.Block) -> ChannelBundle:
         bundle = ChannelBundle.from_config(config_from_block(block))
     except ConfigError as exc:
         raise JoinError(f"the join block is not a valid genesis block: {exc}") from exc
-    if not _CHANNEL_NAME.match(bundle.channel_id):
+    if not CHANNEL_NAME.match(bundle.channel_id):
         raise JoinError(f"channel name {bundle.channel_id!r} is not valid")
     return bundle
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from fabric_protos.common import common_pb2
 from google.protobuf import timestamp_pb2
@@ -20,7 +20,6 @@ from consortia.msp.signing import SignedData
 from consortia.protoutil.signer import Signer
 from consortia.protoutil.txid import compute_tx_id, new_nonce
 
-
 M = TypeVar("M", bound=Message)
 
 
@@ -30,6 +29,20 @@ def decode(message_type: type[M], data: bytes, what: str) -> M:
         return message_type.FromString(data)
     except (DecodeError, RuntimeWarning) as exc:
         raise MessageError(f"{what} is not a valid {message_type.DESCRIPTOR.full_name}: {exc}") from exc
+
+
+class _Enum(Protocol):
+    def Name(self, number: int) -> str: ...  # noqa: N802 - protobuf's spelling
+
+
+def enum_name(enum: _Enum, number: int, unknown: str | None = None) -> str:
+    """The name of a protobuf enum value (e.g. common.Status 403 -> FORBIDDEN); for a
+    number the enum does not define (a newer peer's, or a hostile one), `unknown`
+    (default: the number itself), never an exception."""
+    try:
+        return str(enum.Name(number))
+    except ValueError:
+        return str(number) if unknown is None else unknown
 
 
 def now_timestamp() -> timestamp_pb2.Timestamp:

@@ -20,7 +20,7 @@ from fabric_protos.peer import chaincode_pb2, proposal_pb2
 
 from consortia.errors import MessageError
 from consortia.msp.signing import SignedData
-from consortia.protoutil.envelope import decode, make_channel_header, make_signature_header
+from consortia.protoutil.envelope import decode, enum_name, make_channel_header, make_signature_header
 from consortia.protoutil.signer import Signer
 from consortia.protoutil.txid import compute_tx_id
 from consortia.types import TxId
@@ -133,7 +133,7 @@ def unpack_proposal(signed: proposal_pb2.SignedProposal) -> UnpackedProposal:
     channel_header = decode(common_pb2.ChannelHeader, header.channel_header, "channel header")
     signature_header = decode(common_pb2.SignatureHeader, header.signature_header, "signature header")
     if channel_header.type != common_pb2.ENDORSER_TRANSACTION:
-        name = common_pb2.HeaderType.Name(channel_header.type) if channel_header.type in common_pb2.HeaderType.values() else channel_header.type
+        name = enum_name(common_pb2.HeaderType, channel_header.type)
         raise MessageError(f"proposal header type is {name}; expected ENDORSER_TRANSACTION")
     if not signature_header.creator:
         raise MessageError("proposal signature header has no creator")

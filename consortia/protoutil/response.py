@@ -17,6 +17,12 @@ from consortia.protoutil.envelope import decode
 from consortia.protoutil.proposal import UnpackedProposal
 from consortia.protoutil.signer import Signer
 
+# Fabric's chaincode response statuses (shim.OK, shim.ERRORTHRESHOLD, shim.ERROR): a
+# response from ERROR_THRESHOLD on is a failure; ERROR is a chaincode's own failure.
+OK = 200
+ERROR_THRESHOLD = 400
+ERROR = 500
+
 
 def response_payload(
     proposal: UnpackedProposal,

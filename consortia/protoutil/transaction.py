@@ -27,7 +27,7 @@ from consortia.errors import MessageError
 from consortia.msp.signing import SignedData
 from consortia.protoutil.envelope import UnpackedEnvelope, decode, unpack_envelope
 from consortia.protoutil.proposal import UnpackedProposal, payload_without_transient
-from consortia.protoutil.response import endorsement_signed_data, unpack_response_payload
+from consortia.protoutil.response import ERROR_THRESHOLD, OK, endorsement_signed_data, unpack_response_payload
 from consortia.protoutil.signer import Signer
 
 
@@ -40,7 +40,7 @@ def create_transaction_payload(
     first = responses[0].payload
     for index, response in enumerate(responses):
         status = response.response.status
-        if status < 200 or status >= 400:
+        if status < OK or status >= ERROR_THRESHOLD:
             raise MessageError(
                 f"proposal response {index} failed with status {status}: {response.response.message}"
             )

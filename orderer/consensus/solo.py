@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 
 from orderer.blockcutter import BlockCutter
 from orderer.blockwriter import BlockWriter
@@ -62,15 +61,15 @@ class SoloChain:
             pass
         if self.cutter.pending_since is None:
             return await self._queue.get()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, self.cutter.pending_since + self.batch_timeout - time.monotonic())
         try:
-            async with asyncio.timeout_at(deadline):
+            # pending_since is on the event loop's clock (see _run), as timeout_at expects.
+            async with asyncio.timeout_at(self.cutter.pending_since + self.batch_timeout):
                 return await self._queue.get()
         except TimeoutError as expired:
             return expired
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 item = await self._next()
@@ -81,7 +80,7 @@ class SoloChain:
                         return
                     continue
                 envelope, size = item
-                for batch in self.cutter.ordered(envelope, size, time.monotonic()):
+                for batch in self.cutter.ordered(envelope, size, loop.time()):
                     await self.writer.write(batch)
         except Exception:
             log.exception("[%s] solo ordering stopped: cannot write blocks", self.channel_id)

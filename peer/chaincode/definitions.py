@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from consortia.config.node import ChaincodeDeployment
 from consortia.policy import SignatureRule, parse_signature_policy
-from peer.committer.validator import DEFAULT_ENDORSEMENT
+from consortia.policy.paths import APPLICATION_ENDORSEMENT
 
 
 class ConfiguredDefinitions:
@@ -33,10 +33,10 @@ class ConfiguredDefinitions:
     def policies(self, channel_id: str) -> ChannelPolicies:
         return ChannelPolicies(self, channel_id)
 
-    def _policy(self, channel_id: str, namespace: str) -> SignatureRule | str:
+    def endorsement_policy(self, channel_id: str, namespace: str) -> SignatureRule | str:
         deployment = self._by_channel.get(channel_id, {}).get(namespace)
         if deployment is None or not deployment.endorsement_policy:
-            return DEFAULT_ENDORSEMENT
+            return APPLICATION_ENDORSEMENT
         return self._rules[deployment.endorsement_policy]
 
 
@@ -48,4 +48,4 @@ class ChannelPolicies:
         self._channel_id = channel_id
 
     def policy_for(self, namespace: str) -> SignatureRule | str:
-        return self._definitions._policy(self._channel_id, namespace)
+        return self._definitions.endorsement_policy(self._channel_id, namespace)

@@ -7,12 +7,11 @@ here, and `execute` runs a transaction on it with a time limit.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
-from fabric_protos.peer import chaincode_pb2, chaincode_event_pb2, proposal_pb2, proposal_response_pb2
+from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2, proposal_response_pb2
 
 from consortia.streams import SerialWriter
 from peer.chaincode.handler import ChaincodeCallError, Message, PeerChaincodeHandler, TxContext
@@ -29,15 +28,12 @@ class ChaincodeRegistry:
         self.timeout = timeout
         self._other_channel = other_channel
         self._handlers: dict[str, PeerChaincodeHandler] = {}
-        self._changed = asyncio.Event()
 
     def _register(self, handler: PeerChaincodeHandler) -> None:
         previous = self._handlers.get(handler.chaincode_id)
         if previous is not None and not previous.closed.is_set():
             log.warning("chaincode %s registered again; the new connection replaces the old one", handler.chaincode_id)
         self._handlers[handler.chaincode_id] = handler
-        self._changed.set()
-        self._changed = asyncio.Event()
 
     async def serve(self, incoming: AsyncIterator[Message], write: Callable[[Message], Awaitable[None]]) -> None:
         """Run the peer's side of one chaincode stream until it ends."""
@@ -52,13 +48,6 @@ class ChaincodeRegistry:
     def is_running(self, name: str) -> bool:
         handler = self._handlers.get(name)
         return handler is not None and handler.registered.is_set() and not handler.closed.is_set()
-
-    async def wait_running(self, name: str, timeout: float) -> None:
-        async def wait() -> None:
-            while not self.is_running(name):
-                await self._changed.wait()
-
-        await asyncio.wait_for(wait(), timeout)
 
     def _handler(self, name: str) -> PeerChaincodeHandler:
         if not self.is_running(name):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from consortia.policy import SignatureRule
 from peer.ledger.rwset import VALIDATION_PARAMETER, TxRWSet
-from peer.ledger.statedb import StateReader, decode_metadata
+from peer.ledger.statedb import StateReader
 
 
 @dataclass(frozen=True)
@@ -56,4 +56,4 @@ def validation_parameter(state: StateReader, namespace: str, key: str) -> bytes 
     current = state.get(namespace, key)
     if current is None:
         return None
-    return decode_metadata(current.metadata).get(VALIDATION_PARAMETER) or None
+    return current.metadata_entries().get(VALIDATION_PARAMETER) or None

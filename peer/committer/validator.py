@@ -46,6 +46,7 @@ from consortia.errors import IdentityError, MessageError, PolicyError, Signature
 from consortia.msp.identity import Identity
 from consortia.msp.signing import verify_signature, verify_signed_data
 from consortia.policy import SignatureRule, signature_policy_from_bytes
+from consortia.policy.paths import APPLICATION_ENDORSEMENT, APPLICATION_WRITERS
 from consortia.protoutil.envelope import decode
 from consortia.protoutil.proposal import proposal_hash
 from consortia.protoutil.response import endorsement_signed_data
@@ -65,8 +66,6 @@ from peer.ledger.updates import History, apply_rwset
 log = logging.getLogger(__name__)
 
 Code = transaction_pb2.TxValidationCode
-WRITERS = "/Channel/Application/Writers"
-DEFAULT_ENDORSEMENT = "/Channel/Application/Endorsement"
 
 
 class EndorsementPolicies(Protocol):
@@ -81,19 +80,17 @@ class ChannelDefaultPolicies:
     """Until chaincode definitions exist, every namespace uses the channel's Endorsement policy."""
 
     def policy_for(self, namespace: str) -> SignatureRule | str:
-        return DEFAULT_ENDORSEMENT
+        return APPLICATION_ENDORSEMENT
 
 
 @dataclass
 class TxInfo:
-    """What validation learned of one transaction, kept for commit and for events."""
+    """What validation learned of one transaction, kept for the second pass and commit."""
 
     index: int
-    tx_id: str = ""
-    header_type: int = -1
+    tx_id: str = ""  # as soon as the headers decode, whatever the outcome
     chaincode: str = ""
     rwset: TxRWSet | None = None
-    action: proposal_pb2.ChaincodeAction | None = None
     reason: str = ""
 
 
@@ -104,6 +101,12 @@ class ValidationResult:
     # The block's state updates, from its valid transactions, ready to commit.
     updates: dict[tuple[str, str], StateUpdate] = field(default_factory=dict)
     history: list[tuple[str, str, Version]] = field(default_factory=list)
+
+    def tx_ids(self) -> list[tuple[str, int, int]]:
+        """(tx id, position, validation code) of every transaction whose headers decoded,
+        for the ledger's transaction index (so it need not unpack the block again).
+        Empty for the genesis block, which is trusted without being looked into."""
+        return [(tx.tx_id, tx.index, self.codes[tx.index]) for tx in self.txs if tx.tx_id]
 
 
 class _Invalid(Exception):
@@ -177,14 +180,13 @@ class TxValidator:
                 raise MessageError("payload has no header")
             channel_header = decode(common_pb2.ChannelHeader, payload.header.channel_header, "channel header")
             signature_header = decode(common_pb2.SignatureHeader, payload.header.signature_header, "signature header")
-            if channel_header.epoch != 0:
-                raise MessageError(f"epoch must be 0, found {channel_header.epoch}")
-            if not signature_header.nonce or not signature_header.creator:
-                raise MessageError("signature header needs a nonce and a creator")
         except MessageError as exc:
             raise _Invalid(Code.BAD_COMMON_HEADER, str(exc)) from exc
         info.tx_id = channel_header.tx_id
-        info.header_type = channel_header.type
+        if channel_header.epoch != 0:
+            raise _Invalid(Code.BAD_COMMON_HEADER, f"epoch must be 0, found {channel_header.epoch}")
+        if not signature_header.nonce or not signature_header.creator:
+            raise _Invalid(Code.BAD_COMMON_HEADER, "signature header needs a nonce and a creator")
         if channel_header.channel_id != self.bundle.channel_id:
             raise _Invalid(Code.TARGET_CHAIN_NOT_FOUND, f"transaction is for channel {channel_header.channel_id!r}")
         if channel_header.type != common_pb2.ENDORSER_TRANSACTION:
@@ -198,7 +200,7 @@ class TxValidator:
             raise _Invalid(Code.BAD_CREATOR_SIGNATURE, f"creator: {exc}") from exc
         if channel_header.tx_id != compute_tx_id(signature_header.nonce, signature_header.creator):
             raise _Invalid(Code.BAD_PROPOSAL_TXID, "transaction id is not sha256(nonce ‖ creator)")
-        writers = self.bundle.policies.evaluate(WRITERS, [creator])
+        writers = self.bundle.policies.evaluate(APPLICATION_WRITERS, [creator])
         if not writers:
             raise _Invalid(Code.BAD_CREATOR_SIGNATURE, writers.reason)
         try:
@@ -237,7 +239,6 @@ class TxValidator:
         if chaincode_action.chaincode_id.name != info.chaincode:
             raise _Invalid(Code.INVALID_CHAINCODE,
                            f"header names chaincode {info.chaincode!r}, the response {chaincode_action.chaincode_id.name!r}")
-        info.action = chaincode_action
         try:
             rwset = parse_rwset(chaincode_action.results)
         except MessageError as exc:

@@ -23,16 +23,15 @@ from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb
 
 from consortia.errors import ConsortiaError, IdentityError, MessageError, SignatureError
 from consortia.msp.signing import SigningIdentity, verify_signed_data
+from consortia.policy.paths import APPLICATION_WRITERS
 from consortia.protoutil.proposal import UnpackedProposal, unpack_proposal
-from consortia.protoutil.response import create_proposal_response, response_payload
+from consortia.protoutil.response import ERROR, ERROR_THRESHOLD, create_proposal_response, response_payload
 from peer.chaincode.handler import ChaincodeCallError
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.channel import PeerChannel
 from peer.endorser.simulator import SimulationError
 
 log = logging.getLogger(__name__)
-
-WRITERS = "/Channel/Application/Writers"
 
 
 class Refused(ConsortiaError):
@@ -67,6 +66,10 @@ class Endorser:
             proposal = unpack_proposal(signed)
         except MessageError as exc:
             return refusal(400, f"malformed proposal: {exc}")
+        return await self.process(proposal)
+
+    async def process(self, proposal: UnpackedProposal) -> proposal_response_pb2.ProposalResponse:
+        """Endorse a proposal already decoded (the gateway's, for this very peer)."""
         try:
             channel = self._check(proposal)
             return await self._endorse(proposal, channel)
@@ -94,10 +97,10 @@ class Endorser:
             if abs(now - sent) > self.time_window:
                 raise Refused(f"proposal timestamp {sent.isoformat()} is more than {self.time_window} "
                               f"from this peer's clock ({now.isoformat()})", 400)
-        verdict = bundle.policies.evaluate(WRITERS, [creator])
+        verdict = bundle.policies.evaluate(APPLICATION_WRITERS, [creator])
         if not verdict:
             raise Refused(f"access denied: {verdict.reason}", 403)
-        if channel.ledger.state().tx_location(proposal.tx_id) is not None:
+        if channel.committed(proposal.tx_id) is not None:
             raise Refused(f"duplicate transaction found [{proposal.tx_id}]", 409)
         return channel
 
@@ -114,10 +117,10 @@ class Endorser:
             except ChaincodeCallError as exc:
                 raise Refused(str(exc)) from exc
             chaincode_id = chaincode_pb2.ChaincodeID(name=name, version=version)
-            if response.status >= 400:
+            if response.status >= ERROR_THRESHOLD:
                 log.info("[%s] chaincode %s answered %d: %s", proposal.channel_id, name, response.status, response.message)
                 failed = proposal_response_pb2.ProposalResponse(version=1, response=response)
-                if response.status >= 500:
+                if response.status >= ERROR:
                     try:
                         results = simulator.results()
                     except SimulationError:

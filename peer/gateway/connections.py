@@ -12,10 +12,11 @@ from collections.abc import AsyncIterator, Callable
 
 import grpc
 from fabric_protos.common import common_pb2
-from fabric_protos.orderer import ab_pb2
-from fabric_protos.peer import peer_pb2_grpc, proposal_pb2, proposal_response_pb2
+from fabric_protos.orderer import ab_pb2, ab_pb2_grpc
+from fabric_protos.peer import peer_pb2_grpc, proposal_response_pb2
 
 from consortia.grpcutil import channel
+from consortia.protoutil.proposal import UnpackedProposal
 from peer.blockpuller import ClientTLS
 from peer.gateway.registry import Unreachable
 
@@ -53,12 +54,15 @@ class RemoteEndorser:
     def __init__(self, address: str, open_channel: Opener) -> None:
         self.address = address
         self._open = open_channel
+        self._stub: peer_pb2_grpc.EndorserStub | None = None
 
-    async def process_proposal(self, signed: proposal_pb2.SignedProposal,
+    async def process_proposal(self, proposal: UnpackedProposal,
                                timeout: float) -> proposal_response_pb2.ProposalResponse:
-        stub = peer_pb2_grpc.EndorserStub(self._open())
+        if self._stub is None:
+            self._stub = peer_pb2_grpc.EndorserStub(self._open())
         try:
-            response: proposal_response_pb2.ProposalResponse = await stub.ProcessProposal(signed, timeout=timeout)
+            response: proposal_response_pb2.ProposalResponse = await self._stub.ProcessProposal(
+                proposal.signed, timeout=timeout)
         except grpc.aio.AioRpcError as exc:
             raise Unreachable(f"{exc.code().name}: {exc.details()}") from exc
         return response
@@ -68,20 +72,18 @@ class RemoteOrderer:
     def __init__(self, address: str, open_channel: Opener) -> None:
         self.address = address
         self._open = open_channel
+        self._stub: ab_pb2_grpc.AtomicBroadcastStub | None = None
 
     async def broadcast(self, envelope: common_pb2.Envelope, timeout: float) -> ab_pb2.BroadcastResponse:
-        call = self._open().stream_stream(
-            "/orderer.AtomicBroadcast/Broadcast",
-            request_serializer=common_pb2.Envelope.SerializeToString,
-            response_deserializer=ab_pb2.BroadcastResponse.FromString,
-        )
+        if self._stub is None:
+            self._stub = ab_pb2_grpc.AtomicBroadcastStub(self._open())
 
         async def one() -> AsyncIterator[common_pb2.Envelope]:
             yield envelope
 
         try:
             # One envelope, then half-close: the orderer answers and ends the stream.
-            answers = [answer async for answer in call(one(), timeout=timeout)]
+            answers = [answer async for answer in self._stub.Broadcast(one(), timeout=timeout)]
         except grpc.aio.AioRpcError as exc:
             raise Unreachable(f"{exc.code().name}: {exc.details()}") from exc
         if not answers or not isinstance(answers[0], ab_pb2.BroadcastResponse):

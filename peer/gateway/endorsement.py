@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fabric_protos.peer import proposal_response_pb2
 
 from consortia.errors import MessageError
-from consortia.protoutil.response import unpack_response_payload
+from consortia.protoutil.response import ERROR, ERROR_THRESHOLD, OK, unpack_response_payload
 from peer.gateway.errors import Code
 
 
@@ -37,10 +37,10 @@ def unreachable(message: str) -> Outcome:
 def classify(response: proposal_response_pb2.ProposalResponse) -> Outcome:
     status = response.response.status
     message = response.response.message
-    if 200 <= status < 400:
+    if OK <= status < ERROR_THRESHOLD:
         return SUCCESS
     if not response.payload:
-        if status == 500:
+        if status == ERROR:
             return Outcome(ok=False, retry=True, code=Code.ABORTED, message=message)
         return Outcome(ok=False, retry=False, code=Code.FAILED_PRECONDITION, message=f"{status}: {message}")
     return Outcome(ok=False, retry=False, code=Code.UNKNOWN, message=f"chaincode response {status}, {message}")

@@ -3,18 +3,21 @@
 Evaluate runs a proposal on one peer of the client's organization (the least loaded;
 the gateway's own organization when the client's runs no peer on the channel, or when
 the proposal carries transient data, which Fabric keeps within the gateway's
-organization unless the client names others) and returns the chaincode's answer. Endorse works out from the chaincode's endorsement
-policy which organizations must endorse (preferring combinations that include the
-gateway's own), asks one peer of each in parallel, moves to another peer of an
-organization when one fails, and returns the transaction for the client to sign once
-the responses all agree. Fabric's gateway asks its own organization first and the
-others after, because it learns from that first answer which chaincodes and
-collections are involved; the policy here comes from the chaincode definition, so
-nothing is gained by waiting. Once the endorsers agree on what the transaction
-writes, keys that carry a policy of their own (state-based endorsement) are looked up
-in committed state, and more organizations are asked if those policies need them, so
-that the validator will accept what the client submits. Submit hands the signed transaction to an orderer of the channel, trying the
-others when one cannot take it.
+organization unless the client names others) and returns the chaincode's answer.
+
+Endorse works out from the chaincode's endorsement policy which organizations must
+endorse (preferring combinations that include the gateway's own), asks one peer of
+each in parallel, moves to another peer of an organization when one fails, and returns
+the transaction for the client to sign once the responses all agree. Fabric's gateway
+asks its own organization first and the others after, because it learns from that
+first answer which chaincodes and collections are involved; the policy here comes from
+the chaincode definition, so nothing is gained by waiting. Once the endorsers agree on
+what the transaction writes, keys that carry a policy of their own (state-based
+endorsement) are looked up in committed state, and more organizations are asked if
+those policies need them, so that the validator will accept what the client submits.
+
+Submit hands the signed transaction to an orderer of the channel, trying the others
+when one cannot take it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from google.protobuf.message import DecodeError
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.errors import MessageError, PolicyError
 from consortia.policy import SignatureRule, signature_policy_from_bytes
+from consortia.protoutil.envelope import enum_name
 from consortia.protoutil.proposal import UnpackedProposal, unpack_proposal
 from consortia.protoutil.response import unpack_response_payload
 from consortia.protoutil.transaction import create_transaction_payload
@@ -87,15 +91,6 @@ class Gateway:
         except MessageError as exc:
             raise GatewayError(Code.INVALID_ARGUMENT, f"failed to unpack transaction proposal: {exc}") from exc
 
-    async def _call(self, endorser: Endorser, signed: proposal_pb2.SignedProposal,
-                    ) -> tuple[Outcome, proposal_response_pb2.ProposalResponse | None]:
-        try:
-            response = await endorser.process_proposal(signed, self.options.endorsement_timeout)
-        except Unreachable as exc:
-            log.warning("endorser %s (%s) unreachable: %s", endorser.address, endorser.msp_id, exc)
-            return unreachable(str(exc)), None
-        return classify(response), response
-
     # Evaluate
 
     async def evaluate(self, request: gateway_pb2.EvaluateRequest) -> gateway_pb2.EvaluateResponse:
@@ -118,7 +113,7 @@ class Gateway:
         details = []
         code = Code.UNAVAILABLE
         for endorser in candidates:
-            outcome, response = await self._call(endorser, request.proposed_transaction)
+            outcome, response = await call_endorser(endorser, proposal, self.options.endorsement_timeout)
             if outcome.ok and response is not None:
                 return gateway_pb2.EvaluateResponse(result=result_response(response))
             details.append(detail(endorser.address, endorser.msp_id, outcome.message))
@@ -133,7 +128,7 @@ class Gateway:
         proposal = self._proposal(request.proposed_transaction)
         channel = self._channel(proposal.channel_id)
         members = self.registry.members(channel.bundle)
-        collection = _Collection(self, proposal.signed, members)
+        collection = _Collection(proposal, members, self.options.endorsement_timeout)
         chosen = list(request.endorsing_organizations)
         if chosen:
             responses = await collection.collect(self._chosen(proposal, members, chosen))
@@ -244,20 +239,31 @@ class Gateway:
             if answer.status == common_pb2.SUCCESS:
                 log.debug("[%s] %s sent to orderer %s", request.channel_id, request.transaction_id[:8], orderer.address)
                 return gateway_pb2.SubmitResponse()
-            message = f"received unsuccessful response from orderer: status={_status_name(answer.status)}, info={answer.info}"
+            message = f"received unsuccessful response from orderer: status={enum_name(common_pb2.Status, answer.status)}, info={answer.info}"
             details.append(detail(orderer.address, orderer.msp_id, message))
             if 400 <= answer.status < 500:  # the transaction itself was refused: no point trying others
                 raise GatewayError(Code.ABORTED, message, details)
         raise GatewayError(Code.UNAVAILABLE, "no orderers could successfully process transaction", details)
 
 
+async def call_endorser(endorser: Endorser, proposal: UnpackedProposal, timeout: float,
+                        ) -> tuple[Outcome, proposal_response_pb2.ProposalResponse | None]:
+    """One peer's answer to a proposal, and what to make of it."""
+    try:
+        response = await endorser.process_proposal(proposal, timeout)
+    except Unreachable as exc:
+        log.warning("endorser %s (%s) unreachable: %s", endorser.address, endorser.msp_id, exc)
+        return unreachable(str(exc)), None
+    return classify(response), response
+
+
 @dataclass
 class _Collection:
     """Endorsements gathered for one proposal, across the layouts tried."""
 
-    gateway: Gateway
-    signed: proposal_pb2.SignedProposal
+    proposal: UnpackedProposal
     members: ChannelMembers
+    timeout: float
     good: dict[str, list[proposal_response_pb2.ProposalResponse]] = field(default_factory=dict)
     details: list[gateway_pb2.ErrorDetail] = field(default_factory=list)
     tried: set[str] = field(default_factory=set)
@@ -288,7 +294,7 @@ class _Collection:
             if endorser.address in self.tried:
                 continue
             self.tried.add(endorser.address)
-            outcome, response = await self.gateway._call(endorser, self.signed)
+            outcome, response = await call_endorser(endorser, self.proposal, self.timeout)
             if not outcome.ok or response is None:
                 self.final = self.final or not outcome.retry
                 self.details.append(detail(endorser.address, endorser.msp_id, outcome.message))
@@ -322,13 +328,6 @@ def _msp_of(creator: bytes) -> str:
         return str(identities_pb2.SerializedIdentity.FromString(creator).mspid)
     except DecodeError as exc:
         raise GatewayError(Code.INVALID_ARGUMENT, f"the proposal's creator is not a serialized identity: {exc}") from exc
-
-
-def _status_name(status: int) -> str:
-    try:
-        return str(common_pb2.Status.Name(status))
-    except ValueError:
-        return str(status)
 
 
 def _describe(policy: SignatureRule | str, channel: PeerChannel) -> str:

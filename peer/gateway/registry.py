@@ -10,16 +10,16 @@ least-loaded peer, and a peer that just failed is tried last for a while.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from fabric_protos.common import common_pb2
 from fabric_protos.orderer import ab_pb2
-from fabric_protos.peer import proposal_pb2, proposal_response_pb2
+from fabric_protos.peer import proposal_response_pb2
 
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.errors import ConsortiaError
+from consortia.protoutil.proposal import UnpackedProposal
 
 # How long a peer that failed is put behind the others.
 FAILURE_PENALTY_SECONDS = 10.0
@@ -30,7 +30,7 @@ class Unreachable(ConsortiaError):
 
 
 class EndorserClient(Protocol):
-    async def process_proposal(self, signed: proposal_pb2.SignedProposal,
+    async def process_proposal(self, proposal: UnpackedProposal,
                                timeout: float) -> proposal_response_pb2.ProposalResponse: ...
 
 
@@ -62,11 +62,11 @@ class Endorser:
         """Sort key: healthy first, then least loaded, then this peer itself."""
         return self.recently_failed(), self.in_flight, not self.local
 
-    async def process_proposal(self, signed: proposal_pb2.SignedProposal,
+    async def process_proposal(self, proposal: UnpackedProposal,
                                timeout: float) -> proposal_response_pb2.ProposalResponse:
         self.in_flight += 1
         try:
-            return await self.client.process_proposal(signed, timeout)
+            return await self.client.process_proposal(proposal, timeout)
         except Unreachable:
             self.failed_at = time.monotonic()
             raise
@@ -150,6 +150,3 @@ class Registry:
         if found is None:
             found = self._orderers[address] = Orderer(msp_id, address, self._connector.orderer(address, roots))
         return found
-
-
-Lookup = Callable[[str], ChannelBundle | None]

@@ -58,7 +58,7 @@ def commit_hash(previous: bytes, number: int, codes: bytes, updates: dict[tuple[
     return digest.digest()
 
 
-def _valid_rwsets(block: common_pb2.Block) -> Iterable[tuple[int, str, TxRWSet]]:
+def _valid_rwsets(block: common_pb2.Block) -> Iterable[tuple[int, TxRWSet]]:
     """The read-write sets of a stored block's valid endorser transactions."""
     codes = blocks.transactions_filter(block)
     for index, raw in enumerate(block.data.data):
@@ -68,10 +68,11 @@ def _valid_rwsets(block: common_pb2.Block) -> Iterable[tuple[int, str, TxRWSet]]
             tx = unpack_transaction(raw)
         except MessageError:
             continue  # a valid config transaction
-        yield index, tx.tx_id, parse_rwset(tx.actions[0].chaincode_action.results)
+        yield index, parse_rwset(tx.actions[0].chaincode_action.results)
 
 
 def _tx_ids(block: common_pb2.Block) -> list[tuple[str, int, int]]:
+    """(tx id, position, validation code) of a stored block's transactions that have one."""
     codes = blocks.transactions_filter(block)
     found = []
     for index, raw in enumerate(block.data.data):
@@ -135,15 +136,20 @@ class PeerLedger:
         number = int(block.header.number)
         state: dict[tuple[str, str], StateUpdate] = {}
         history: list[tuple[str, str, Version]] = []
-        for index, _, rwset in _valid_rwsets(block):
+        for index, rwset in _valid_rwsets(block):
             for ns in rwset.namespaces:
                 apply_rwset(state, history, ns, Version(number, index), self.db.get)
         stored = blocks.commit_hash_of(block)
         return BlockUpdates(number=number, state=state, history=history, txids=_tx_ids(block), commit_hash=stored)
 
     def commit(self, block: common_pb2.Block, codes: list[int], updates: dict[tuple[str, str], StateUpdate],
-               history: list[tuple[str, str, Version]]) -> bytes:
-        """Store a validated block durably, then its updates; return its commit hash."""
+               history: list[tuple[str, str, Version]],
+               tx_ids: Iterable[tuple[str, int, int]] | None = None) -> bytes:
+        """Store a validated block durably, then its updates; return its commit hash.
+
+        `tx_ids` are the (tx id, position, validation code) validation found
+        (`ValidationResult.tx_ids()`); without them they are read from the block.
+        """
         if self._behind:
             # A block reached the block file but its state update failed: catch up first,
             # or this block would be validated and chained against stale state.
@@ -158,9 +164,10 @@ class PeerLedger:
         digest = commit_hash(self.last_commit_hash(), number, bytes(codes), updates)
         blocks.set_commit_hash(block, digest)
         self.blocks.append(block)
+        self._last_hash = (number + 1, blocks.header_hash(block.header))
         try:
-            self.db.apply(BlockUpdates(number=number, state=updates, history=history, txids=_tx_ids(block),
-                                       commit_hash=digest))
+            self.db.apply(BlockUpdates(number=number, state=updates, history=history,
+                                       txids=_tx_ids(block) if tx_ids is None else tx_ids, commit_hash=digest))
         except BaseException:
             self._behind = True
             raise

@@ -11,7 +11,6 @@ transaction wrote and its transaction id and timestamp (read back from the block
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -109,12 +108,3 @@ class LedgerQueries:
                 )
             )
         return found
-
-
-def json_document(value: bytes) -> dict[str, object] | None:
-    """The JSON object a value holds, or None (only JSON objects are queryable)."""
-    try:
-        document = json.loads(value)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return document if isinstance(document, dict) else None

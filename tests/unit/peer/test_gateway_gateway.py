@@ -175,7 +175,7 @@ class FakeEndorser:
         self.hook: Callable[[], Awaitable[None]] | None = None  # runs first on each call
         self._log = log
 
-    async def process_proposal(self, signed: proposal_pb2.SignedProposal,
+    async def process_proposal(self, proposal: UnpackedProposal,
                                timeout: float) -> proposal_response_pb2.ProposalResponse:
         if self.hook is not None:
             await self.hook()
@@ -183,7 +183,7 @@ class FakeEndorser:
         self.timeouts.append(timeout)
         self._log.append(self.address)
         await asyncio.sleep(0)
-        return self.behaviour(unpack_proposal(signed), self.signer)
+        return self.behaviour(proposal, self.signer)
 
 
 class FakeOrderer:

@@ -38,6 +38,7 @@ from consortia.policy import (
     parse_signature_policy,
     signature_policy_bytes,
 )
+from consortia.policy.paths import APPLICATION_ENDORSEMENT as DEFAULT_ENDORSEMENT
 from consortia.protoutil import block as blocks
 from consortia.protoutil.envelope import create_signed_envelope
 from consortia.protoutil.proposal import (
@@ -48,12 +49,7 @@ from consortia.protoutil.proposal import (
 )
 from consortia.protoutil.response import create_proposal_response
 from consortia.protoutil.transaction import create_signed_transaction
-from peer.committer.validator import (
-    DEFAULT_ENDORSEMENT,
-    EndorsementPolicies,
-    TxValidator,
-    ValidationResult,
-)
+from peer.committer.validator import EndorsementPolicies, TxValidator, ValidationResult
 from peer.ledger.kvledger import PeerLedger
 from peer.ledger.rwset import VALIDATION_PARAMETER, Version
 from tests.support import testnet
