@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar
 
 from fabric_protos.common import common_pb2
 
@@ -92,3 +93,70 @@ class ChannelFolders:
         os.replace(self.root / channel_id, trash)
         fsync_dir(self.root)
         shutil.rmtree(trash, ignore_errors=True)
+
+
+class ServedChannel(Protocol):
+    """What a node runs for one channel (an orderer's chain, a peer's channel)."""
+
+    @property
+    def channel_id(self) -> str: ...
+
+    @property
+    def height(self) -> int: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+C = TypeVar("C", bound=ServedChannel)
+
+
+class ChannelSet(Generic[C]):
+    """The channels a node serves, one folder each: reloaded at start, joined, listed and
+    removed. A node says how to open a channel's folder and what a join must check."""
+
+    # How the node speaks of not serving, or already serving, a channel.
+    not_served = "this node does not serve channel {!r}"
+    already_served = "this node already serves channel {}"
+
+    def __init__(self, data_dir: Path, open_channel: Callable[[Path], C]) -> None:
+        self.folders = ChannelFolders(data_dir)
+        self._open = open_channel
+        self._served: dict[str, C] = {}
+
+    def get(self, channel_id: str) -> C | None:
+        return self._served.get(channel_id)
+
+    async def load_existing(self) -> None:
+        for folder in self.folders.existing():
+            channel = self._open(folder)
+            self._served[channel.channel_id] = channel
+            await channel.start()
+
+    async def add(self, channel_id: str, write_genesis: Callable[[Path], None]) -> tuple[str, int]:
+        """Create the channel's folder with its genesis block and start serving it."""
+        if channel_id in self._served:
+            raise JoinError(self.already_served.format(channel_id), exists=True)
+        channel = self._open(self.folders.create(channel_id, write_genesis))
+        self._served[channel_id] = channel
+        await channel.start()
+        log.info("joined channel %s", channel_id)
+        return channel_id, channel.height
+
+    def channels(self) -> list[tuple[str, int]]:
+        return [(name, channel.height) for name, channel in sorted(self._served.items())]
+
+    async def remove(self, channel_id: str) -> int:
+        channel = self._served.pop(channel_id, None)
+        if channel is None:
+            raise JoinError(self.not_served.format(channel_id), not_found=True)
+        height = channel.height
+        await channel.stop()
+        self.folders.remove(channel_id)
+        log.info("removed channel %s", channel_id)
+        return height
+
+    async def stop(self) -> None:
+        for channel in self._served.values():
+            await channel.stop()
