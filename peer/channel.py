@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
@@ -45,6 +45,8 @@ class PeerChannel:
         self.puller = BlockPuller(self.bundle, signer, self._position, tls, max_backoff)
         self._task: asyncio.Task[None] | None = None
         self._readers: list[StateReader] = []
+        # Told the keys each committed block updated (called in the committing thread).
+        self.listeners: list[Callable[[str, Iterable[tuple[str, str]]], None]] = []
 
     @classmethod
     def open(cls, folder: Path, signer: SigningIdentity, tls: ClientTLS | None = None,
@@ -89,6 +91,8 @@ class PeerChannel:
         """Validate and commit one block (in the calling thread); its validation codes."""
         result = self.validator.validate(block)
         self.ledger.commit(block, result.codes, result.updates, result.history, result.tx_ids())
+        for listener in self.listeners:
+            listener(self.channel_id, result.updates.keys())
         return result.codes
 
     async def start(self) -> None:

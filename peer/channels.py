@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from fabric_protos.common import common_pb2
@@ -20,10 +20,14 @@ class ChannelManager(ChannelSet[PeerChannel]):
     already_served = "this peer already joined channel {}"
 
     def __init__(self, data_dir: Path, signer: SigningIdentity, tls: ClientTLS | None = None,
-                 max_backoff: float = 5.0, policies: Callable[[str], EndorsementPolicies] | None = None) -> None:
+                 max_backoff: float = 5.0, policies: Callable[[str], EndorsementPolicies] | None = None,
+                 listener: Callable[[str, Iterable[tuple[str, str]]], None] | None = None) -> None:
         def open_channel(folder: Path) -> PeerChannel:
             endorsement = policies(folder.name) if policies is not None else None
-            return PeerChannel.open(folder, signer, tls, endorsement, max_backoff)
+            channel = PeerChannel.open(folder, signer, tls, endorsement, max_backoff)
+            if listener is not None:
+                channel.listeners.append(listener)
+            return channel
 
         super().__init__(data_dir, open_channel)
         self.signer = signer

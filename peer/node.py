@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
+from pathlib import Path
 
 import grpc
 from fabric_protos.gateway import gateway_pb2_grpc
@@ -16,12 +18,12 @@ from fabric_protos.peer import chaincode_shim_pb2_grpc, peer_pb2_grpc, proposal_
 
 from consortia.config.node import PeerNodeConfig, load_peer_config
 from consortia.grpcutil import OPTIONS, listen
-from consortia.msp.layout import load_signing_identity
+from consortia.lifecycle.package import PYTHON, ChaincodePackage
+from consortia.msp.layout import load_msp, load_signing_identity
 from consortia.nodeserver import NodeServers
 from consortia.nodeserver import main as node_main
 from consortia.protoutil.proposal import UnpackedProposal
 from peer.blockpuller import ClientTLS
-from peer.chaincode.definitions import ConfiguredDefinitions
 from peer.chaincode.handler import ChaincodeCallError
 from peer.chaincode.launcher import ChaincodeLauncher
 from peer.chaincode.registry import ChaincodeRegistry
@@ -29,11 +31,17 @@ from peer.chaincode.tls import ChaincodeTLS
 from peer.channels import ChannelManager
 from peer.endorser.endorser import Endorser
 from peer.endorser.simulator import TxSimulator
+from peer.ledger.statedb import StateReader
 from peer.gateway.commits import CommitFinder
 from peer.gateway.connections import GrpcConnector
 from peer.gateway.gateway import Gateway, GatewayOptions
 from peer.gateway.registry import Registry
+from peer.lifecycle.definitions import Definitions
+from peer.lifecycle.scc import Lifecycle
+from peer.lifecycle.store import PackageStore
 from peer.server import ChaincodeSupportService, DeliverService, EndorserService, GatewayService
+
+log = logging.getLogger(__name__)
 
 
 class LocalEndorser:
@@ -53,9 +61,21 @@ async def run(config: PeerNodeConfig) -> None:
     if config.tls.enabled:
         assert config.tls.cert is not None and config.tls.key is not None
         tls = ClientTLS(cert=config.tls.cert.read_bytes(), key=config.tls.key.read_bytes())
-    definitions = ConfiguredDefinitions(config.chaincodes)
+    loop = asyncio.get_running_loop()
+
+    def readers(channel_id: str) -> AbstractContextManager[StateReader] | None:
+        channel = channels.get(channel_id)
+        return None if channel is None else channel.reader()
+
+    def definitions_changed(_channel_id: str = "") -> None:
+        loop.call_soon_threadsafe(run_committed_chaincodes)  # commits happen in a worker thread
+
+    definitions = Definitions(config.msp_id, config.chaincodes, readers, definitions_changed)
     channels = ChannelManager(config.data_dir, signer, tls, max_backoff=config.max_pull_backoff / 1000,
-                              policies=definitions.policies)
+                              policies=definitions.policies, listener=definitions.changed)
+    store = PackageStore(config.data_dir / "lifecycle")
+    lifecycle = Lifecycle(config.msp_id, store, definitions, lambda: [name for name, _ in channels.channels()],
+                          definitions_changed)
 
     @asynccontextmanager
     async def read_only(channel_id: str) -> AsyncIterator[TxSimulator]:
@@ -66,8 +86,15 @@ async def run(config: PeerNodeConfig) -> None:
             yield simulator
 
     registry = ChaincodeRegistry(config.execute_timeout / 1000, read_only)
+
+    def resolve(channel_id: str, name: str) -> str:
+        route = definitions.route(channel_id, name)
+        return route.handler if route is not None and route.handler else name
+
+    registry.resolve = resolve
     window = dt.timedelta(milliseconds=config.proposal_time_window) if config.proposal_time_window else None
-    endorser = Endorser(channels.get, signer, registry, definitions, window)
+    endorser = Endorser(channels.get, signer, registry, definitions, window, lifecycle,
+                        load_msp(config.msp_dir, config.msp_id))
     servers = NodeServers(config, channels)
     servers.add(DeliverService(channels, servers.window).handler())
     peer_pb2_grpc.add_EndorserServicer_to_server(EndorserService(endorser), servers.main)
@@ -85,6 +112,22 @@ async def run(config: PeerNodeConfig) -> None:
                chaincode_tls.listener_credentials() if chaincode_tls is not None else None)
         servers.add_server(chaincode_server)
     launcher = ChaincodeLauncher(registry, config.chaincode_listen, config.data_dir / "chaincode", chaincode_tls)
+
+    def run_committed_chaincodes() -> None:
+        """Run the packages this org chose for the committed definitions of every channel."""
+        wanted: dict[str, tuple[ChaincodePackage, Path | None]] = {}
+        for channel_id, _ in channels.channels():
+            for definition, package_id in definitions.all_committed(channel_id):
+                if not package_id or package_id in wanted:
+                    continue
+                package = store.get(package_id)
+                if package is None:
+                    log.warning("[%s] chaincode %s (sequence %d) is to run package %s, which is not installed here",
+                                channel_id, definition.name, definition.sequence, package_id)
+                    continue
+                wanted[package_id] = (package, store.unpacked(package) if package.type == PYTHON else None)
+        launcher.reconcile(wanted)
+
     await channels.load_existing()
 
     async def stop() -> None:
@@ -93,6 +136,7 @@ async def run(config: PeerNodeConfig) -> None:
         await channels.stop()
 
     launcher.start(config.chaincodes)
+    run_committed_chaincodes()
     joined = ", ".join(name for name, _ in channels.channels()) or "none"
     await servers.run(f"peer {signer.identity.common_name} ({config.msp_id}), channels: {joined}", stop)
 

@@ -1,6 +1,7 @@
-"""`consortia chaincode serve FOLDER --peer ADDR | --listen ADDR`: run a contract package.
+"""`consortia chaincode serve FOLDER --peer ADDR | --listen ADDR`: run a contract package;
+and the lifecycle commands (package, install, approve, commit, ...: see lifecycle_cmd).
 
-The command replaces itself with `python -m chaincode serve ...`: the CLI starts the
+`serve` replaces itself with `python -m chaincode serve ...`: the CLI starts the
 chaincode runtime by command line, never by importing it.
 """
 
@@ -12,11 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from consortia.cli import lifecycle_cmd
 from consortia.errors import ConsortiaError
 
 
 def register(nouns: Any) -> None:
-    chaincode = nouns.add_parser("chaincode", help="run chaincode")
+    chaincode = nouns.add_parser("chaincode", help="run chaincode; package, install, approve and commit it")
     verbs = chaincode.add_subparsers(dest="verb", metavar="ACTION", required=True)
     serve = verbs.add_parser("serve", help="run a contract package, connected to a peer or as a service")
     serve.add_argument("folder", help="the contract package (a Python package folder)")
@@ -29,6 +31,7 @@ def register(nouns: Any) -> None:
     serve.add_argument("--tls-key", help="TLS key")
     serve.add_argument("--tls-client-ca", help="as a service: require peers to present a certificate from this CA")
     serve.set_defaults(handler=run_serve)
+    lifecycle_cmd.register(verbs)
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -54,6 +54,11 @@ class PolicyManager:
         self._compiled: dict[SignatureRule, CompiledPolicy] = {}
         self._verdicts: dict[tuple[str, frozenset[bytes]], Verdict] = {}
 
+    def with_checker(self, checker: PrincipalChecker) -> PolicyManager:
+        """The same policy tree, deciding principals another way (e.g. by organization
+        only, to ask whether a set of organizations could satisfy a policy)."""
+        return PolicyManager(self._root, checker)
+
     def get(self, path: str) -> tuple[PolicyGroup, Policy]:
         """The group holding the policy at `path`, and the policy. PolicyError if none."""
         parts = [p for p in path.split("/") if p]

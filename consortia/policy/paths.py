@@ -11,3 +11,5 @@ APPLICATION_WRITERS = "/Channel/Application/Writers"
 APPLICATION_ENDORSEMENT = "/Channel/Application/Endorsement"
 # Whose signatures a block needs.
 BLOCK_VALIDATION = "/Channel/Orderer/BlockValidation"
+# Who must agree to a chaincode definition before it is committed (_lifecycle).
+LIFECYCLE_ENDORSEMENT = "/Channel/Application/LifecycleEndorsement"

@@ -6,6 +6,11 @@ chaincode listener; if it dies, it is started again after a growing pause, and i
 stopped with the peer. A chaincode-as-a-service is dialled by the peer, and dialled
 again whenever the connection drops. Output of launched chaincodes goes to
 `<data_dir>/chaincode/<name>.log`. With TLS, see peer.chaincode.tls.
+
+Chaincodes come from two places: the deployments of the peer's configuration, started
+once, and the installed packages that committed definitions call for, which
+`reconcile` starts when a definition appears and stops when no definition uses them
+any more (the old package of an upgrade keeps serving until the new one is running).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from fabric_protos.peer import chaincode_shim_pb2_grpc
 
 from consortia.config.node import ChaincodeDeployment
 from consortia.grpcutil import channel
+from consortia.lifecycle.package import CCAAS, ChaincodePackage
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.chaincode.tls import ChaincodeTLS
 
@@ -28,6 +34,9 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 30.0
 STOP_GRACE = 5.0
+# How long a package no definition uses any more keeps running, for the transactions
+# it is still executing.
+RETIRE_AFTER = 10.0
 
 
 class ChaincodeLauncher:
@@ -39,6 +48,7 @@ class ChaincodeLauncher:
         self.tls = tls
         self._tasks: list[asyncio.Task[None]] = []
         self._processes: dict[str, asyncio.subprocess.Process] = {}
+        self._packages: dict[str, asyncio.Task[None]] = {}  # by package id
 
     def start(self, deployments: list[ChaincodeDeployment]) -> None:
         started: set[str] = set()
@@ -49,40 +59,76 @@ class ChaincodeLauncher:
             if deployment.path is not None:
                 work = self._supervise(deployment.name, deployment.path)
             elif deployment.address is not None:
-                work = self._dial(deployment)
+                root = deployment.tls_root_cert.read_bytes() if deployment.tls_root_cert is not None else None
+                work = self._dial(deployment.name, deployment.address, root)
             else:
                 log.info("chaincode %s will dial in by itself", deployment.name)
                 continue
             self._tasks.append(asyncio.create_task(work, name=f"chaincode-{deployment.name}"))
 
+    def reconcile(self, wanted: dict[str, tuple[ChaincodePackage, Path | None]]) -> None:
+        """Run exactly the packages in `wanted` (package id -> package and, for python,
+        its unpacked folder)."""
+        for package_id, (package, folder) in wanted.items():
+            if package_id in self._packages:
+                continue
+            if package.type == CCAAS:
+                connection = package.connection()
+                root = connection.root_cert.encode() if connection.tls_required else None
+                work = self._dial(package_id, connection.address, root, expected_id=package_id)
+            else:
+                assert folder is not None
+                if self.peer_address is None:
+                    log.error("cannot launch chaincode %s: the peer has no chaincode_listen address", package_id)
+                    continue
+                work = self._supervise(package_id, folder)
+            self.registry.expect(package_id)
+            self._packages[package_id] = asyncio.create_task(work, name=f"chaincode-{package_id}")
+        for package_id in [p for p in self._packages if p not in wanted]:
+            log.info("chaincode %s is no longer used by any definition; stopping it", package_id)
+            self.registry.forget(package_id)
+            task = self._packages.pop(package_id)
+            self._tasks.append(task)  # stopped with the peer if it stops first
+            asyncio.get_running_loop().call_later(RETIRE_AFTER, task.cancel)
+
+    @staticmethod
+    def _log_name(chaincode_id: str) -> str:
+        label, _, digest = chaincode_id.partition(":")
+        return f"{label}-{digest[:12]}" if digest else label
+
     async def _supervise(self, name: str, path: Path) -> None:
         assert self.peer_address is not None
         self.log_dir.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "chaincode", "serve", str(path), "--peer", self.peer_address, "--id", name]
+        log_file = self.log_dir / f"{self._log_name(name)}.log"
         if self.tls is not None:
             assert self.tls.peer_root is not None  # checked when the config loaded
-            cert, key = self.tls.issue_client(name, self.log_dir / "tls")
+            cert, key = self.tls.issue_client(self._log_name(name), self.log_dir / "tls")
             command += ["--tls-ca", str(self.tls.peer_root), "--tls-cert", str(cert), "--tls-key", str(key)]
         delay = 1.0
-        while True:
-            with open(self.log_dir / f"{name}.log", "ab") as output:
-                process = await asyncio.create_subprocess_exec(*command, stdout=output, stderr=output)
-            self._processes[name] = process
-            log.info("started chaincode %s (pid %d) from %s", name, process.pid, path)
-            started = asyncio.get_running_loop().time()
-            code = await process.wait()
+        process: asyncio.subprocess.Process | None = None
+        try:
+            while True:
+                with open(log_file, "ab") as output:
+                    process = await asyncio.create_subprocess_exec(*command, stdout=output, stderr=output)
+                self._processes[name] = process
+                log.info("started chaincode %s (pid %d) from %s", name, process.pid, path)
+                started = asyncio.get_running_loop().time()
+                code = await process.wait()
+                self._processes.pop(name, None)
+                if asyncio.get_running_loop().time() - started > 60:
+                    delay = 1.0
+                log.warning("chaincode %s exited with %s; starting it again in %.0fs (log: %s)",
+                            name, code, delay, log_file)
+                await asyncio.sleep(delay)
+                delay = min(MAX_BACKOFF, delay * 2)
+        except asyncio.CancelledError:
+            if process is not None and process.returncode is None:
+                await self._terminate(name, process)
             self._processes.pop(name, None)
-            if asyncio.get_running_loop().time() - started > 60:
-                delay = 1.0
-            log.warning("chaincode %s exited with %s; starting it again in %.0fs (log: %s)",
-                        name, code, delay, self.log_dir / f"{name}.log")
-            await asyncio.sleep(delay)
-            delay = min(MAX_BACKOFF, delay * 2)
+            raise
 
-    async def _dial(self, deployment: ChaincodeDeployment) -> None:
-        name, address = deployment.name, deployment.address
-        assert address is not None
-        root = deployment.tls_root_cert.read_bytes() if deployment.tls_root_cert is not None else None
+    async def _dial(self, name: str, address: str, root: bytes | None, expected_id: str | None = None) -> None:
         client = (self.tls.peer_cert, self.tls.peer_key) if root is not None and self.tls is not None else (None, None)
         delay = 0.5
         while True:
@@ -90,7 +136,7 @@ class ChaincodeLauncher:
                 async with channel(address, root_ca=root, client_cert=client[0], client_key=client[1]) as ch:
                     call = chaincode_shim_pb2_grpc.ChaincodeStub(ch).Connect()
                     log.info("connecting to chaincode %s at %s", name, address)
-                    await self.registry.serve(call, call.write)
+                    await self.registry.serve(call, call.write, expected_id)
                     delay = 0.5
             except grpc.aio.AioRpcError as exc:
                 log.warning("chaincode %s at %s: %s (%s); trying again in %.1fs", name, address,
@@ -100,19 +146,24 @@ class ChaincodeLauncher:
             await asyncio.sleep(delay)
             delay = min(MAX_BACKOFF, delay * 2)
 
+    @staticmethod
+    async def _terminate(name: str, process: asyncio.subprocess.Process) -> None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), STOP_GRACE)
+        except TimeoutError:
+            log.warning("chaincode %s did not stop; killing it", name)
+            process.kill()
+            await process.wait()
+
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._packages.values()]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         for name, process in list(self._processes.items()):
             if process.returncode is None:
-                process.terminate()
-                try:
-                    await asyncio.wait_for(process.wait(), STOP_GRACE)
-                except TimeoutError:
-                    log.warning("chaincode %s did not stop; killing it", name)
-                    process.kill()
-                    await process.wait()
+                await self._terminate(name, process)
         self._processes.clear()

@@ -46,12 +46,14 @@ from consortia.errors import IdentityError, MessageError, PolicyError, Signature
 from consortia.msp.identity import Identity
 from consortia.msp.signing import verify_signature, verify_signed_data
 from consortia.policy import SignatureRule, signature_policy_from_bytes
+from consortia.lifecycle.definition import LIFECYCLE
 from consortia.policy.paths import APPLICATION_ENDORSEMENT, APPLICATION_WRITERS
 from consortia.protoutil.envelope import decode
 from consortia.protoutil.proposal import proposal_hash
 from consortia.protoutil.response import endorsement_signed_data
 from consortia.protoutil.txid import compute_tx_id
 from peer.committer.required import required_policies, validation_parameter
+from peer.lifecycle.state import approval_writer
 from peer.ledger.rwset import (
     KVRead,
     NsRWSet,
@@ -291,6 +293,8 @@ class TxValidator:
         return self.bundle.policies.evaluate_rule(policy, endorsers)
 
     def _key_policy(self, ns: str, key: str) -> SignatureRule | None:
+        if ns == LIFECYCLE:
+            return approval_writer(key)  # an org's approval: its own peers only
         vp = validation_parameter(self.state, ns, key)
         if vp is None:
             return None

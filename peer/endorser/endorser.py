@@ -5,8 +5,11 @@ proposal decodes; the channel is joined here; the creator's certificate is valid
 and its signature verifies; the transaction id is sha256(nonce ‖ creator); the
 proposal's timestamp is near this peer's clock (chaincode reads time from it); the
 creator satisfies the channel's Writers policy; the transaction id is not already in
-the ledger; the chaincode is defined on the channel. Then the chaincode runs against
-a snapshot of committed state. A chaincode response of status 400 or more is returned
+the ledger; the chaincode is defined on the channel (and, when its definition requires
+initialization, the first transaction is the init and only the first). Then the
+chaincode runs against a snapshot of committed state; `_lifecycle` runs in the peer
+itself. A proposal without a channel may only call `_lifecycle`'s functions of the peer
+itself (install and its queries), and only an admin of the peer's org may send it. A chaincode response of status 400 or more is returned
 without endorsement (from 500 on, as Fabric does, with the unsigned payload, which
 tells a gateway that the chaincode itself failed); otherwise the read-write set, event
 and response are signed into the proposal response.
@@ -19,9 +22,12 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2
+from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2, proposal_response_pb2
 
 from consortia.errors import ConsortiaError, IdentityError, MessageError, SignatureError
+from consortia.lifecycle.definition import LIFECYCLE, LOCAL_FUNCTIONS
+from consortia.msp.identity import Identity, Role
+from consortia.msp.msp import MSP
 from consortia.msp.signing import SigningIdentity, verify_signed_data
 from consortia.policy.paths import APPLICATION_WRITERS
 from consortia.protoutil.proposal import UnpackedProposal, unpack_proposal
@@ -29,7 +35,9 @@ from consortia.protoutil.response import ERROR, ERROR_THRESHOLD, create_proposal
 from peer.chaincode.handler import ChaincodeCallError
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.channel import PeerChannel
-from peer.endorser.simulator import SimulationError
+from peer.endorser.simulator import SimulationError, TxSimulator
+from peer.lifecycle.definitions import Route
+from peer.lifecycle.scc import ChannelCall, Lifecycle, LifecycleError
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +49,14 @@ class Refused(ConsortiaError):
 
 
 class Definitions(Protocol):
-    """Which chaincodes are defined on a channel, at which version."""
+    """Which chaincodes are defined on a channel: version, and the process that runs them."""
 
-    def version(self, channel_id: str, chaincode: str) -> str | None: ...
+    def route(self, channel_id: str, chaincode: str) -> Route | None: ...
+
+
+# Where a chaincode records that it was initialized (as Fabric does, in its own namespace).
+INITIALIZED_KEY = "\x00\U0010ffffinitialized"
+SYSTEM_VERSION = "syscc"
 
 
 def refusal(status: int, message: str) -> proposal_response_pb2.ProposalResponse:
@@ -54,12 +67,15 @@ def refusal(status: int, message: str) -> proposal_response_pb2.ProposalResponse
 
 class Endorser:
     def __init__(self, channels: Callable[[str], PeerChannel | None], signer: SigningIdentity,
-                 registry: ChaincodeRegistry, definitions: Definitions, time_window: dt.timedelta | None) -> None:
+                 registry: ChaincodeRegistry, definitions: Definitions, time_window: dt.timedelta | None,
+                 lifecycle: Lifecycle | None = None, local_msp: MSP | None = None) -> None:
         self.channels = channels
         self.signer = signer
         self.registry = registry
         self.definitions = definitions
         self.time_window = time_window
+        self.lifecycle = lifecycle
+        self.local_msp = local_msp
 
     async def process_proposal(self, signed: proposal_pb2.SignedProposal) -> proposal_response_pb2.ProposalResponse:
         try:
@@ -71,13 +87,43 @@ class Endorser:
     async def process(self, proposal: UnpackedProposal) -> proposal_response_pb2.ProposalResponse:
         """Endorse a proposal already decoded (the gateway's, for this very peer)."""
         try:
-            channel = self._check(proposal)
-            return await self._endorse(proposal, channel)
+            if not proposal.channel_id:
+                return self._local(proposal)
+            channel, creator = self._check(proposal)
+            return await self._endorse(proposal, channel, creator)
         except Refused as exc:
             log.info("[%s] proposal %s refused: %s", proposal.channel_id, proposal.tx_id[:8], exc)
             return refusal(exc.status, str(exc))
 
-    def _check(self, proposal: UnpackedProposal) -> PeerChannel:
+    def _local(self, proposal: UnpackedProposal) -> proposal_response_pb2.ProposalResponse:
+        """A proposal to the peer itself: `_lifecycle` install and its queries."""
+        args = list(proposal.spec.input.args)
+        function = args[0].decode(errors="replace") if args else ""
+        if proposal.chaincode != LIFECYCLE or function not in LOCAL_FUNCTIONS or self.lifecycle is None:
+            raise Refused(f"a proposal without a channel may only call {LIFECYCLE} functions "
+                          f"{', '.join(LOCAL_FUNCTIONS)}; got {proposal.chaincode} {function!r}", 400)
+        assert self.local_msp is not None
+        try:
+            creator = verify_signed_data(proposal.signed_data(), self.local_msp)
+            role = self.local_msp.validate(creator, dt.datetime.now(dt.timezone.utc))
+            proposal.check_tx_id()
+        except (IdentityError, SignatureError) as exc:
+            raise Refused(f"access denied: {function} needs an admin of {self.local_msp.msp_id}: {exc}", 403) from exc
+        except MessageError as exc:
+            raise Refused(str(exc), 400) from exc
+        if role is not Role.ADMIN:
+            raise Refused(f"access denied: {function} needs an admin of {self.local_msp.msp_id}; "
+                          f"{creator.common_name} is a {role.label}", 403)
+        try:
+            payload = self.lifecycle.local(function, args[1:])
+        except LifecycleError as exc:
+            log.info("%s refused: %s", function, exc)
+            return refusal(exc.status, str(exc))
+        log.info("%s done for %s", function, creator.common_name)
+        return proposal_response_pb2.ProposalResponse(
+            version=1, response=proposal_response_pb2.Response(status=200, payload=payload))
+
+    def _check(self, proposal: UnpackedProposal) -> tuple[PeerChannel, Identity]:
         channel = self.channels(proposal.channel_id)
         if channel is None:
             raise Refused(f"channel '{proposal.channel_id}' not found on this peer", 404)
@@ -102,21 +148,60 @@ class Endorser:
             raise Refused(f"access denied: {verdict.reason}", 403)
         if channel.committed(proposal.tx_id) is not None:
             raise Refused(f"duplicate transaction found [{proposal.tx_id}]", 409)
-        return channel
+        return channel, creator
 
-    async def _endorse(self, proposal: UnpackedProposal, channel: PeerChannel) -> proposal_response_pb2.ProposalResponse:
+    def _route(self, proposal: UnpackedProposal) -> Route:
         name = proposal.chaincode
-        version = self.definitions.version(proposal.channel_id, name)
-        if version is None:
+        if name == LIFECYCLE:
+            if self.lifecycle is None:
+                raise Refused(f"{LIFECYCLE} is not available on this peer", 404)
+            return Route(SYSTEM_VERSION, LIFECYCLE)
+        route = self.definitions.route(proposal.channel_id, name)
+        if route is None:
             raise Refused(f"chaincode {name} is not defined on channel {proposal.channel_id}", 404)
-        async with channel.simulation() as simulator:
+        if not route.handler:
+            raise Refused(route.problem, 404)
+        return route
+
+    async def _run(self, proposal: UnpackedProposal, route: Route, simulator: TxSimulator, channel: PeerChannel,
+                   creator: Identity) -> tuple[proposal_response_pb2.Response, chaincode_event_pb2.ChaincodeEvent | None]:
+        """The chaincode's response and event (Refused if it could not run)."""
+        name, spec_input = proposal.chaincode, proposal.spec.input
+        if name == LIFECYCLE:
+            assert self.lifecycle is not None
+            args = list(spec_input.args)
+            function = args[0].decode(errors="replace") if args else ""
             try:
-                response, event = await self.registry.execute(
-                    proposal.channel_id, name, proposal.tx_id, proposal.spec.input, proposal.signed, simulator
-                )
-            except ChaincodeCallError as exc:
-                raise Refused(str(exc)) from exc
-            chaincode_id = chaincode_pb2.ChaincodeID(name=name, version=version)
+                payload = self.lifecycle.invoke(function, args[1:], ChannelCall(channel.bundle, creator, simulator))
+            except LifecycleError as exc:
+                log.info("[%s] %s %s refused: %s", proposal.channel_id, LIFECYCLE, function, exc)
+                return proposal_response_pb2.Response(status=exc.status, message=str(exc)), None
+            return proposal_response_pb2.Response(status=200, payload=payload), None
+        if route.init_required:
+            initialized = simulator.get_state(name, INITIALIZED_KEY) == route.version.encode()
+            if spec_input.is_init and initialized:
+                raise Refused(f"chaincode {name} is already initialized at version {route.version}; "
+                              "invoke it without --init", 400)
+            if not spec_input.is_init and not initialized:
+                raise Refused(f"chaincode {name} has not been initialized for version {route.version}: "
+                              "the first transaction must be the init (--init)", 400)
+            if spec_input.is_init:
+                simulator.set_state(name, INITIALIZED_KEY, route.version.encode())
+        elif spec_input.is_init and route.sequence:
+            raise Refused(f"chaincode {name} does not require initialization, but was called as init", 400)
+        try:
+            return await self.registry.execute(proposal.channel_id, name, proposal.tx_id, spec_input,
+                                               proposal.signed, simulator, route.handler)
+        except ChaincodeCallError as exc:
+            raise Refused(str(exc)) from exc
+
+    async def _endorse(self, proposal: UnpackedProposal, channel: PeerChannel,
+                       creator: Identity) -> proposal_response_pb2.ProposalResponse:
+        name = proposal.chaincode
+        route = self._route(proposal)
+        async with channel.simulation() as simulator:
+            response, event = await self._run(proposal, route, simulator, channel, creator)
+            chaincode_id = chaincode_pb2.ChaincodeID(name=name, version=route.version)
             if response.status >= ERROR_THRESHOLD:
                 log.info("[%s] chaincode %s answered %d: %s", proposal.channel_id, name, response.status, response.message)
                 failed = proposal_response_pb2.ProposalResponse(version=1, response=response)

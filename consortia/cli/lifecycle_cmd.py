@@ -1,0 +1,232 @@
+"""`consortia chaincode package | install | queryinstalled | approve |
+checkcommitreadiness | commit | querycommitted`: Fabric 2.x's chaincode lifecycle.
+
+    consortia chaincode package chaincode/contracts/asset --label asset_1 --out asset.tar.gz
+    consortia chaincode install asset.tar.gz --org Org1
+    consortia chaincode approve --channel mychannel --name asset --version 1.0 --sequence 1 \\
+        --package-id asset_1:1f0e... --org Org1
+    consortia chaincode commit --channel mychannel --name asset --version 1.0 --sequence 1 --org Org1
+
+Every command acts as the organization's Admin unless --user says otherwise, and
+connects as `consortia invoke` does (see client_cmd). `commit` asks the orgs that
+approved the definition to endorse it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from fabric_protos.peer.lifecycle import lifecycle_pb2
+
+from consortia.cli.client_cmd import _connection_args, _gateway, resolve_target
+from consortia.cryptogen import ADMIN
+from consortia.errors import ConsortiaError
+from consortia.lifecycle import operations as ops
+from consortia.lifecycle.definition import Definition, describe_policy
+from consortia.lifecycle.package import (
+    CONNECTION,
+    Connection,
+    PackageError,
+    package_ccaas,
+    package_python,
+    read_package,
+)
+
+
+def register(verbs: Any) -> None:
+    package = verbs.add_parser("package", help="make a chaincode package (Fabric's format)")
+    package.add_argument("folder", help="a contract package folder (python), or a folder with connection.json (ccaas)")
+    package.add_argument("--label", required=True, help="the package label, e.g. asset_1")
+    package.add_argument("--out", required=True, help="the package file to write, e.g. asset.tar.gz")
+    package.set_defaults(handler=run_package)
+
+    install = verbs.add_parser("install", help="install a package on a peer (as the org's admin)")
+    install.add_argument("package", help="the package file")
+    _admin_args(install)
+    install.set_defaults(handler=run_install)
+
+    installed = verbs.add_parser("queryinstalled", help="list the packages installed on a peer")
+    _admin_args(installed)
+    installed.set_defaults(handler=run_queryinstalled)
+
+    for verb, help_text, handler in (
+        ("approve", "approve a chaincode definition for your organization", run_approve),
+        ("checkcommitreadiness", "show which organizations approved a definition", run_checkcommitreadiness),
+        ("commit", "commit a chaincode definition the organizations agreed to", run_commit),
+    ):
+        parser = verbs.add_parser(verb, help=help_text)
+        _definition_args(parser)
+        if verb == "approve":
+            parser.add_argument("--package-id", help="the installed package your organization runs "
+                                                     "(see queryinstalled); omit to approve without running it")
+        _admin_args(parser)
+        parser.set_defaults(handler=handler)
+
+    committed = verbs.add_parser("querycommitted", help="show a channel's committed chaincode definitions")
+    committed.add_argument("--channel", required=True, help="channel name")
+    committed.add_argument("--name", help="one chaincode (default: all)")
+    _admin_args(committed)
+    committed.set_defaults(handler=run_querycommitted)
+
+
+def _admin_args(parser: argparse.ArgumentParser) -> None:
+    _connection_args(parser)
+    parser.set_defaults(user=ADMIN)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _definition_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channel", required=True, help="channel name")
+    parser.add_argument("--name", required=True, help="chaincode name")
+    parser.add_argument("--version", required=True, help="chaincode version, e.g. 1.0")
+    parser.add_argument("--sequence", required=True, type=int, help="definition sequence: 1, then +1 per upgrade")
+    parser.add_argument("--policy", metavar="POLICY",
+                        help="endorsement policy, e.g. \"AND('Org1MSP.peer','Org2MSP.peer')\" "
+                             "(default: the channel's /Channel/Application/Endorsement)")
+    parser.add_argument("--init-required", action="store_true", help="the first transaction must be the init")
+
+
+def _definition(args: argparse.Namespace) -> Definition:
+    return ops.definition(args.name, args.version, args.sequence, args.policy, args.init_required)
+
+
+def _endpoint(args: argparse.Namespace) -> ops.PeerEndpoint:
+    target = resolve_target(args)
+    return ops.PeerEndpoint(target.address, target.signer, target.tls_root_ca, target.client_cert, target.client_key)
+
+
+def _print(args: argparse.Namespace, document: dict[str, Any], text: str) -> None:
+    print(json.dumps(document, indent=2) if args.json else text, flush=True)
+
+
+def run_package(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    connection = folder / CONNECTION
+    try:
+        if connection.is_file():
+            raw = package_ccaas(read_connection(connection), args.label)
+        else:
+            raw = package_python(folder, args.label)
+    except PackageError as exc:
+        raise ConsortiaError(f"cannot package {folder}: {exc}") from exc
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(raw)
+    package = read_package(raw)
+    print(f"wrote {out} ({package.type} package, {len(raw)} bytes); package id {package.package_id}")
+    return 0
+
+
+def read_connection(path: Path) -> Connection:
+    """connection.json as a Connection (checked by package_ccaas)."""
+    try:
+        document = json.loads(path.read_text())
+    except ValueError as exc:
+        raise PackageError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("address"), str):
+        raise PackageError(f"{path} needs an \"address\": \"host:port\" of the chaincode service")
+    return Connection(address=document["address"], dial_timeout=str(document.get("dial_timeout", "10s")),
+                          tls_required=bool(document.get("tls_required", False)),
+                          client_auth_required=bool(document.get("client_auth_required", False)),
+                          root_cert=str(document.get("root_cert", "")))
+
+
+def run_install(args: argparse.Namespace) -> int:
+    try:
+        raw = Path(args.package).read_bytes()
+    except OSError as exc:
+        raise ConsortiaError(f"cannot read package {args.package}: {exc.strerror or exc}") from exc
+    endpoint = _endpoint(args)
+    result = asyncio.run(ops.install(endpoint, raw))
+    _print(args, {"package_id": result.package_id, "label": result.label},
+           f"installed on {endpoint.address}: package id {result.package_id}")
+    return 0
+
+
+def run_queryinstalled(args: argparse.Namespace) -> int:
+    result = asyncio.run(ops.query_installed(_endpoint(args)))
+    rows = []
+    for chaincode in result.installed_chaincodes:
+        refs = {channel: [{"name": c.name, "version": c.version} for c in r.chaincodes]
+                for channel, r in chaincode.references.items()}
+        rows.append({"package_id": chaincode.package_id, "label": chaincode.label, "references": refs})
+    lines = ["Installed chaincodes on peer:"] + [
+        f"Package ID: {r['package_id']}, Label: {r['label']}"
+        + "".join(f"\n  used on {ch} by " + ", ".join(f"{c['name']} {c['version']}" for c in used)
+                  for ch, used in r["references"].items())
+        for r in rows
+    ]
+    _print(args, {"installed_chaincodes": rows}, "\n".join(lines))
+    return 0
+
+
+def run_approve(args: argparse.Namespace) -> int:
+    definition = _definition(args)
+    target = resolve_target(args)
+    with _gateway(args) as gateway:
+        block = ops.approve(gateway, args.channel, definition, args.package_id, target.signer.msp_id)
+    _print(args, {"approved": True, "block": block},
+           f"{target.signer.msp_id} approved {args.name} {args.version} (sequence {args.sequence}) "
+           f"on {args.channel}, committed in block {block}")
+    return 0
+
+
+def run_checkcommitreadiness(args: argparse.Namespace) -> int:
+    with _gateway(args) as gateway:
+        result = ops.check_commit_readiness(gateway, args.channel, _definition(args))
+    approvals = dict(sorted(result.approvals.items()))
+    mismatches = {org: list(m.items) for org, m in result.mismatches.items()}
+    lines = [f"Chaincode definition for chaincode '{args.name}', sequence '{args.sequence}' on channel "
+             f"'{args.channel}' approval status by org:"]
+    lines += [f"{org}: {approved}" + (f" (differs in {', '.join(mismatches[org])})" if org in mismatches else "")
+              for org, approved in approvals.items()]
+    _print(args, {"approvals": approvals, "mismatches": mismatches}, "\n".join(lines))
+    return 0
+
+
+def run_commit(args: argparse.Namespace) -> int:
+    definition = _definition(args)
+    target = resolve_target(args)
+    with _gateway(args) as gateway:
+        readiness = ops.check_commit_readiness(gateway, args.channel, definition)
+        approving = sorted(org for org, ok in readiness.approvals.items() if ok) or [target.signer.msp_id]
+        block = ops.commit(gateway, args.channel, definition, approving)
+    _print(args, {"committed": True, "block": block, "endorsed_by": approving},
+           f"committed {args.name} {args.version} (sequence {args.sequence}) on {args.channel} in block {block}, "
+           f"endorsed by {', '.join(approving)}")
+    return 0
+
+
+def _definition_document(name: str, result: lifecycle_pb2.QueryChaincodeDefinitionResult
+                         | lifecycle_pb2.QueryChaincodeDefinitionsResult.ChaincodeDefinition) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "name": name, "sequence": result.sequence, "version": result.version,
+        "endorsement_policy": describe_policy(result.validation_parameter), "init_required": result.init_required,
+    }
+    if isinstance(result, lifecycle_pb2.QueryChaincodeDefinitionResult):
+        document["approvals"] = dict(sorted(result.approvals.items()))
+    return document
+
+
+def run_querycommitted(args: argparse.Namespace) -> int:
+    with _gateway(args) as gateway:
+        if args.name:
+            found = ops.query_committed(gateway, args.channel, args.name)
+            if found is None:
+                raise ConsortiaError(f"chaincode {args.name} has no committed definition on channel {args.channel}")
+            documents = [_definition_document(args.name, found)]
+        else:
+            listing = ops.query_all_committed(gateway, args.channel)
+            documents = [_definition_document(d.name, d) for d in listing.chaincode_definitions]
+    lines = [f"Committed chaincode definitions on channel '{args.channel}':"] + [
+        f"Name: {d['name']}, Version: {d['version']}, Sequence: {d['sequence']}, "
+        f"Endorsement policy: {d['endorsement_policy']}, Init required: {d['init_required']}"
+        + (", Approvals: [" + ", ".join(f"{o}: {a}" for o, a in d["approvals"].items()) + "]" if "approvals" in d else "")
+        for d in documents
+    ]
+    _print(args, {"chaincode_definitions": documents}, "\n".join(lines))
+    return 0

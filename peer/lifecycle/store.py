@@ -1,0 +1,87 @@
+"""The chaincode packages installed on this peer, on disk.
+
+    <data_dir>/lifecycle/packages/<label>.<sha256>.tar.gz
+
+A package is written under a temporary name, flushed to disk, and renamed into place,
+so a crash never leaves a half-installed package. Python packages are unpacked once,
+into `<data_dir>/lifecycle/build/<sha256>/`, when first launched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from consortia.lifecycle.package import ChaincodePackage, PackageError, read_package
+
+SUFFIX = ".tar.gz"
+
+
+class PackageStore:
+    def __init__(self, root: Path) -> None:
+        self.packages = root / "packages"
+        self.build = root / "build"
+        self._cache: dict[str, ChaincodePackage] = {}
+
+    def _path(self, package_id: str) -> Path:
+        label, _, digest = package_id.rpartition(":")
+        return self.packages / f"{label}.{digest}{SUFFIX}"
+
+    def install(self, raw: bytes) -> tuple[ChaincodePackage, bool]:
+        """Store a package (checked first); the package, and False if it was already there."""
+        package = read_package(raw)
+        path = self._path(package.package_id)
+        if path.exists():
+            return package, False
+        self.packages.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as out:
+            out.write(raw)
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(path)
+        directory = os.open(self.packages, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        self._cache[package.package_id] = package
+        return package, True
+
+    def get(self, package_id: str) -> ChaincodePackage | None:
+        package = self._cache.get(package_id)
+        if package is not None:
+            return package
+        path = self._path(package_id)
+        if ":" not in package_id or not path.is_file():
+            return None
+        try:
+            package = read_package(path.read_bytes())
+        except PackageError:
+            return None
+        self._cache[package_id] = package
+        return package
+
+    def list(self) -> list[ChaincodePackage]:
+        if not self.packages.is_dir():
+            return []
+        found = []
+        for path in sorted(self.packages.glob(f"*{SUFFIX}")):
+            label, _, digest = path.name[: -len(SUFFIX)].rpartition(".")
+            package = self.get(f"{label}:{digest}")
+            if package is not None:
+                found.append(package)
+        return found
+
+    def unpacked(self, package: ChaincodePackage) -> Path:
+        """The contract folder of a python package, unpacked on first use."""
+        digest = package.package_id.rpartition(":")[2]
+        target = self.build / digest
+        if not target.is_dir():
+            staging = self.build / f"{digest}.tmp"
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            package.extract(staging)
+            staging.replace(target)
+        return target / "src" / package.path

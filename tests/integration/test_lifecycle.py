@@ -1,0 +1,208 @@
+"""The chaincode lifecycle on real processes: three orgs, each with a peer, on a channel
+whose LifecycleEndorsement is the default MAJORITY (two of three). Packages are made,
+installed, approved and committed through `_lifecycle` exactly as an admin would, with
+consortia.lifecycle.operations (which the CLI and `network up` use)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fabric_protos.peer import transaction_pb2
+
+from consortia.client import CommitError, EndorseError, Gateway, GatewayError, connect
+from consortia.lifecycle import operations as ops
+from consortia.lifecycle.definition import Definition
+from consortia.lifecycle.package import Connection, package_ccaas, package_python, read_package
+from consortia.msp.signing import SigningIdentity
+from tests.support.processes import free_ports, run, share
+from tests.support.testnet import NETWORK, PeerHandle, TestNetwork
+
+pytestmark = pytest.mark.integration
+
+ORGS = ("Org1MSP", "Org2MSP", "Org3MSP")
+Code = transaction_pb2.TxValidationCode
+
+
+def write_contract(folder: Path, version: str) -> Path:
+    """A contract package whose `version` function tells which package answers."""
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text(textwrap.dedent(f'''
+        from chaincode.contract import Context, Contract, transaction
+
+        class Versioned(Contract):
+            @transaction(submit=False)
+            def version(self, ctx: Context) -> str:
+                return "{version}"
+
+            @transaction
+            def put(self, ctx: Context, key: str, value: str) -> None:
+                ctx.stub.put_state(key, value.encode())
+
+            @transaction(submit=False)
+            def get(self, ctx: Context, key: str) -> str:
+                return (ctx.stub.get_state(key) or b"").decode()
+
+        contracts = [Versioned()]
+    '''))
+    return folder
+
+
+class LifecycleNet:
+    def __init__(self, root: Path) -> None:
+        channels = [{"name": "ch1", "organizations": list(ORGS)}]
+        self.net = TestNetwork(root, {"channels": channels})
+        self.net.orderer.start()
+        run(self.net.join("ch1"))
+        self.peers: dict[str, PeerHandle] = {}
+        for msp_id in ORGS:
+            peer = self.net.peer(msp_id, chaincode_listen=f"127.0.0.1:{free_ports(1)[0]}")
+            peer.node.start()
+            run(self.net.join_peer(peer, "ch1"))
+            self.peers[msp_id] = peer
+        share(self.net.orderer, *(p.node for p in self.peers.values()))
+
+    def admin(self, msp_id: str) -> SigningIdentity:
+        return self.net.identity(msp_id, "Admin")
+
+    def endpoint(self, msp_id: str, who: str = "Admin") -> ops.PeerEndpoint:
+        return ops.PeerEndpoint(self.peers[msp_id].address, self.net.identity(msp_id, who))
+
+    def gateway(self, msp_id: str, who: str = "Admin") -> Gateway:
+        return connect(self.peers[msp_id].address, signer=self.net.identity(msp_id, who))
+
+    def install(self, package: bytes, *orgs: str) -> str:
+        ids = {run(ops.install(self.endpoint(org), package)).package_id for org in orgs}
+        (package_id,) = ids
+        return package_id
+
+    def approve(self, definition: Definition, package_id: str | None, *orgs: str) -> None:
+        for org in orgs:
+            with self.gateway(org) as gateway:
+                ops.approve(gateway, "ch1", definition, package_id, org)
+
+    def stop(self) -> None:
+        for node in (*(p.node for p in self.peers.values()), self.net.orderer):
+            node.kill()
+
+
+@pytest.fixture(scope="module")
+def lnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LifecycleNet]:
+    net = LifecycleNet(tmp_path_factory.mktemp("lifecycle"))
+    yield net
+    net.stop()
+
+
+@pytest.fixture(scope="module")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    root = tmp_path_factory.mktemp("contracts")
+    return {"v1": package_python(write_contract(root / "v1" / "versioned", "v1"), "versioned_1"),
+            "v2": package_python(write_contract(root / "v2" / "versioned", "v2"), "versioned_2")}
+
+
+def test_install_checks_the_admin_and_refuses_a_second_install(lnet: LifecycleNet, packages: dict[str, bytes]) -> None:
+    with pytest.raises(ops.LifecycleCallError, match="needs an admin of Org1MSP"):
+        run(ops.install(lnet.endpoint("Org1MSP", "User1"), packages["v1"]))
+    with pytest.raises(ops.LifecycleCallError, match="not a valid tar.gz"):
+        run(ops.install(lnet.endpoint("Org1MSP"), b"not a package"))
+    package_id = lnet.install(packages["v1"], *ORGS)
+    assert package_id == read_package(packages["v1"]).package_id
+    assert package_id.startswith("versioned_1:")
+    with pytest.raises(ops.LifecycleCallError, match="already successfully installed"):
+        run(ops.install(lnet.endpoint("Org2MSP"), packages["v1"]))
+    installed = run(ops.query_installed(lnet.endpoint("Org3MSP")))
+    assert [(c.package_id, c.label) for c in installed.installed_chaincodes] == [(package_id, "versioned_1")]
+
+
+def test_commit_needs_a_majority_then_the_chaincode_runs(lnet: LifecycleNet, packages: dict[str, bytes]) -> None:
+    package_id = read_package(packages["v1"]).package_id
+    definition = ops.definition("versioned", "1.0", 1)
+    with lnet.gateway("Org1MSP", "User1") as gateway, pytest.raises(EndorseError, match="only an admin of Org1MSP"):
+        ops.approve(gateway, "ch1", definition, package_id, "Org1MSP")
+    lnet.approve(definition, package_id, "Org1MSP")
+    with lnet.gateway("Org1MSP") as gateway:
+        readiness = ops.check_commit_readiness(gateway, "ch1", definition)
+        assert dict(readiness.approvals) == {"Org1MSP": True, "Org2MSP": False, "Org3MSP": False}
+        with pytest.raises(EndorseError, match="missing approvals from Org2MSP, Org3MSP"):
+            ops.commit(gateway, "ch1", definition, ["Org1MSP"])
+        assert ops.query_committed(gateway, "ch1", "versioned") is None
+        with pytest.raises(EndorseError, match="new definition must be sequence 1"):
+            ops.approve(gateway, "ch1", ops.definition("versioned", "1.0", 2), package_id, "Org1MSP")
+    lnet.approve(definition, package_id, "Org2MSP")
+    with lnet.gateway("Org1MSP") as gateway:
+        assert dict(ops.check_commit_readiness(gateway, "ch1", definition).approvals)["Org2MSP"] is True
+        ops.commit(gateway, "ch1", definition, ["Org1MSP", "Org2MSP"])
+        committed = ops.query_committed(gateway, "ch1", "versioned")
+        assert committed is not None and committed.sequence == 1 and committed.version == "1.0"
+        assert dict(committed.approvals) == {"Org1MSP": True, "Org2MSP": True, "Org3MSP": False}
+    with lnet.gateway("Org1MSP", "User1") as gateway:
+        contract = gateway.get_network("ch1").get_contract("versioned")
+        assert contract.evaluate_transaction("version") == b"v1"
+        contract.submit("put", ["k", "one"], endorsing_organizations=["Org1MSP", "Org2MSP"])
+        assert contract.evaluate_transaction("get", "k") == b"one"
+        # The channel's Endorsement policy (MAJORITY): one org alone is not enough.
+        with pytest.raises(CommitError) as failed:
+            contract.submit("put", ["k", "alone"], endorsing_organizations=["Org1MSP"])
+        assert failed.value.code == Code.ENDORSEMENT_POLICY_FAILURE
+        # Org3 did not approve, so its peer runs nothing for the definition.
+        with pytest.raises(GatewayError, match="has not approved it with a package"):
+            contract.submit("put", ["k", "three"], endorsing_organizations=["Org3MSP"])
+    installed = run(ops.query_installed(lnet.endpoint("Org1MSP")))
+    refs = installed.installed_chaincodes[0].references["ch1"].chaincodes
+    assert [(r.name, r.version) for r in refs] == [("versioned", "1.0")]
+
+
+def test_upgrade_changes_behaviour_and_policy(lnet: LifecycleNet, packages: dict[str, bytes]) -> None:
+    package_id = lnet.install(packages["v2"], "Org1MSP", "Org2MSP")
+    upgrade = ops.definition("versioned", "2.0", 2, "OR('Org1MSP.peer')")
+    lnet.approve(upgrade, package_id, "Org1MSP", "Org2MSP")
+    with lnet.gateway("Org1MSP") as gateway:
+        ops.commit(gateway, "ch1", upgrade, ["Org1MSP", "Org2MSP"])
+    with lnet.gateway("Org1MSP", "User1") as gateway:
+        contract = gateway.get_network("ch1").get_contract("versioned")
+        assert contract.evaluate_transaction("version") == b"v2"
+        assert contract.evaluate_transaction("get", "k") == b"one"  # same namespace, same state
+        contract.submit("put", ["k", "alone"], endorsing_organizations=["Org1MSP"])  # now enough
+        assert contract.evaluate_transaction("get", "k") == b"alone"
+    with lnet.gateway("Org1MSP") as gateway:
+        with pytest.raises(EndorseError, match="redefine the current committed sequence"):
+            ops.approve(gateway, "ch1", ops.definition("versioned", "2.1", 2), package_id, "Org1MSP")
+
+
+def test_a_chaincode_as_a_service_package(lnet: LifecycleNet, tmp_path: Path) -> None:
+    folder = write_contract(tmp_path / "svc" / "versioned", "service")
+    (port,) = free_ports(1)
+    log = open(tmp_path / "service.log", "wb")  # noqa: SIM115 - the child owns it
+    service = subprocess.Popen([sys.executable, "-m", "chaincode", "serve", str(folder),
+                                "--listen", f"127.0.0.1:{port}", "--id", "svc"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        package = package_ccaas(Connection(address=f"127.0.0.1:{port}"), "svc_1")
+        package_id = lnet.install(package, "Org1MSP", "Org2MSP")
+        definition = ops.definition("svc", "1.0", 1, "OR('Org1MSP.peer', 'Org2MSP.peer')")
+        lnet.approve(definition, package_id, "Org1MSP", "Org2MSP")
+        with lnet.gateway("Org2MSP") as gateway:
+            ops.commit(gateway, "ch1", definition, ["Org1MSP", "Org2MSP"])
+        with lnet.gateway("Org2MSP", "User1") as gateway:
+            contract = gateway.get_network("ch1").get_contract("svc")
+            assert contract.evaluate_transaction("version") == b"service"
+            contract.submit("put", ["s", "served"], endorsing_organizations=["Org2MSP"])
+            assert contract.evaluate_transaction("get", "s") == b"served"
+    finally:
+        service.kill()
+        service.wait(10)
+
+
+def test_a_peer_killed_and_restarted_runs_the_committed_chaincode_again(lnet: LifecycleNet) -> None:
+    peer = lnet.peers["Org2MSP"]
+    peer.node.kill()
+    peer.node.start()
+    with lnet.gateway("Org2MSP", "User1") as gateway:
+        contract = gateway.get_network("ch1").get_contract("versioned")
+        # Org2's own peer answers (evaluate goes to the client's org), from the v2 package.
+        assert contract.evaluate("version", target_organizations=["Org2MSP"]) == b"v2"
+    installed = run(ops.query_installed(lnet.endpoint("Org2MSP")))
+    assert {c.label for c in installed.installed_chaincodes} == {"versioned_1", "versioned_2", "svc_1"}
