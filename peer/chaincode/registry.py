@@ -84,13 +84,14 @@ class ChaincodeRegistry:
         return handler is not None and handler.registered.is_set() and not handler.closed.is_set()
 
     async def _handler(self, chaincode_id: str) -> PeerChaincodeHandler:
-        starting = self._starting.get(chaincode_id)
-        if starting is not None and not self.is_running(chaincode_id):
+        if not self.is_running(chaincode_id):
             try:
                 async with asyncio.timeout(self.startup_timeout):
-                    await starting.wait()
+                    starting = self._starting.get(chaincode_id)
+                    if starting is not None:  # being started: wait until it registers
+                        await starting.wait()
                     connecting = self._handlers.get(chaincode_id)
-                    if connecting is not None:  # it registered; it is ready once answered
+                    if connecting is not None and not connecting.closed.is_set():  # registering: until answered
                         await connecting.registered.wait()
             except TimeoutError:
                 raise ChaincodeCallError(f"chaincode {chaincode_id} did not start within {self.startup_timeout:g}s "

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from fabric_protos.peer.lifecycle import lifecycle_pb2
 from google.protobuf.message import DecodeError, Message
@@ -123,9 +123,7 @@ class Lifecycle:
             result = lifecycle_pb2.QueryInstalledChaincodesResult()
             for package in self.store.list():
                 entry = result.installed_chaincodes.add(package_id=package.package_id, label=package.label)
-                for channel, refs in self._references(package.package_id).items():
-                    entry.references[channel].chaincodes.extend(
-                        lifecycle_pb2.QueryInstalledChaincodesResult.Chaincode(name=n, version=v) for n, v in refs)
+                self._add_references(entry.references, package.package_id)
             return _bytes(result)
         if function == lc.QUERY_INSTALLED:
             query = cast(lifecycle_pb2.QueryInstalledChaincodeArgs,
@@ -134,9 +132,7 @@ class Lifecycle:
             if found is None:
                 raise LifecycleError(f"chaincode install package '{query.package_id}' not found", 404)
             single = lifecycle_pb2.QueryInstalledChaincodeResult(package_id=found.package_id, label=found.label)
-            for channel, refs in self._references(found.package_id).items():
-                single.references[channel].chaincodes.extend(
-                    lifecycle_pb2.QueryInstalledChaincodeResult.Chaincode(name=n, version=v) for n, v in refs)
+            self._add_references(single.references, found.package_id)
             return _bytes(single)
         if function == lc.GET_INSTALLED_PACKAGE:
             query = cast(lifecycle_pb2.GetInstalledChaincodePackageArgs,
@@ -148,14 +144,13 @@ class Lifecycle:
         raise LifecycleError(f"unknown _lifecycle function {function!r} without a channel; "
                              f"those are {', '.join(lc.LOCAL_FUNCTIONS)}", 400)
 
-    def _references(self, package_id: str) -> dict[str, list[tuple[str, str]]]:
-        """The committed definitions, by channel, that this org runs with a package."""
-        refs: dict[str, list[tuple[str, str]]] = {}
+    def _add_references(self, references: Any, package_id: str) -> None:
+        """Add to a result's references map the committed definitions, by channel, that
+        this org runs with the package (both query results share the map's shape)."""
         for channel in self.channel_ids():
             for definition, package in self.definitions.all_committed(channel):
                 if package == package_id:
-                    refs.setdefault(channel, []).append((definition.name, definition.version))
-        return refs
+                    references[channel].chaincodes.add(name=definition.name, version=definition.version)
 
     # ----- a channel: definitions ----------------------------------------------------
 
