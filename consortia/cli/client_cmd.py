@@ -6,6 +6,10 @@
 
 The user's identity comes from the crypto folder (`consortia crypto generate`), the
 peer's address from the network definition (the org's first peer), unless overridden.
+Against a network started with `consortia network up` no option is needed but the org:
+when ./consortia-network (or $CONSORTIA_NETWORK_DIR) holds one, the network file and
+crypto folder default to its own, and TLS is used when the network runs it (trusting
+the org's TLS CA).
 Results go to stdout (as text, or hex when not UTF-8); `invoke` reports the block it
 committed in on stderr, and exits 1 with the validation code when the transaction
 committed as invalid.
@@ -32,6 +36,7 @@ from consortia.cryptogen import ADMIN, CryptoLayout, OrgLayout
 from consortia.errors import ConsortiaError
 from consortia.msp.layout import load_signing_identity
 from consortia.msp.signing import SigningIdentity
+from consortia.network.layout import NetworkDir, NetworkDirError, State, default_dir, read_state
 from consortia.protoutil import block as blocks
 
 DEFAULT_NETWORK = "network-config/carbon-market.yaml"
@@ -73,9 +78,22 @@ def _call_args(parser: argparse.ArgumentParser) -> None:
                         help="time limit of each gateway call (default: evaluate, endorse and submit 30 s, commit 60 s)")
 
 
+def running_network() -> tuple[NetworkDir, State] | None:
+    """The network `consortia network up` made in $CONSORTIA_NETWORK_DIR or ./consortia-network, if any."""
+    dirs = NetworkDir(default_dir())
+    try:
+        state = read_state(dirs)
+    except NetworkDirError:
+        return None
+    return (dirs, state) if state is not None else None
+
+
 def _connection_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--network", default=DEFAULT_NETWORK, help=f"network definition (default: {DEFAULT_NETWORK})")
-    parser.add_argument("--crypto", default=DEFAULT_CRYPTO, help=f"crypto material folder (default: {DEFAULT_CRYPTO})")
+    found = running_network()
+    network, crypto = (str(found[1].network_file), str(found[0].crypto)) if found else (DEFAULT_NETWORK, DEFAULT_CRYPTO)
+    where = f"the network of {found[0].root}: {network}" if found else DEFAULT_NETWORK
+    parser.add_argument("--network", default=network, help=f"network definition (default: {where})")
+    parser.add_argument("--crypto", default=crypto, help=f"crypto material folder (default: {crypto})")
     parser.add_argument("--org", required=True, help="the user's organization: its name or MSP id")
     parser.add_argument("--user", help="user name within the organization (default: its first user in the network "
                                        "file; Admin allowed)")
@@ -191,7 +209,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
     address = _address(network, org, args.peer)
     if (args.tls_cert is None) != (args.tls_key is None):
         raise ConsortiaError("--tls-cert and --tls-key go together: give both or neither")
-    if not (args.tls or args.tls_ca or args.tls_cert):
+    if not (args.tls or args.tls_ca or args.tls_cert or (network.tls and _started_by_network_up(args))):
         return Target(address, signer)
     root_ca = _read(args.tls_ca or layout.tlsca_cert, "TLS CA certificate")
     cert = key = None
@@ -201,6 +219,15 @@ def resolve_target(args: argparse.Namespace) -> Target:
         cert = _read(user_dir / "tls" / "client.crt", "client TLS certificate")
         key = _read(user_dir / "tls" / "client.key", "client TLS key")
     return Target(address, signer, root_ca, cert, key)
+
+
+def _started_by_network_up(args: argparse.Namespace) -> bool:
+    """Whether the options name the network (file and crypto) `consortia network up` runs."""
+    found = running_network()
+    if found is None:
+        return False
+    dirs, state = found
+    return Path(args.network).resolve() == state.network_file and Path(args.crypto).resolve() == dirs.crypto.resolve()
 
 
 def parse_transient(items: list[str]) -> dict[str, bytes]:

@@ -2,6 +2,7 @@
 
     name: carbon-market
     base_port: 7050            # every node's ports derive from here
+    tls: true                  # TLS on every node (the default, as in Fabric's test network)
     organizations:
       - name: MEE
         msp_id: MEEMSP
@@ -14,6 +15,10 @@
       - name: trading
         organizations: [MEEMSP, RegistryMSP]
         endorsement_policy: "AND('RegistryMSP.peer', 'MEEMSP.peer')"
+
+`tls` applies to every node `consortia network up` starts: each serves with the TLS
+certificate of its `tls/` folder (server authentication only; clients trust the
+org's TLS CA), and `false` runs the whole network in plaintext.
 
 Everything a small network need not say has a default. `load_network` returns the
 validated definition or raises ConfigError listing every problem with its line.
@@ -154,6 +159,8 @@ class Network:
     organizations: list[Organization]
     base_port: int = 7050
     host: str = "127.0.0.1"
+    # TLS on every node (server certificates from the crypto material; no client auth).
+    tls: bool = True
     orderer: OrdererOrganization = field(default_factory=OrdererOrganization)
     consensus: Consensus = field(default_factory=Consensus)
     channels: list[Channel] = field(default_factory=list)

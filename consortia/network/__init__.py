@@ -1,0 +1,1 @@
+"""Launching and supervising a whole network on one machine (`consortia network ...`)."""

@@ -1,0 +1,146 @@
+"""Deploying the chaincodes a network file lists, through the lifecycle, as each org's
+admin would: package, install on every peer, approve for every org, commit, and wait
+until every peer runs the chaincode.
+
+Everything that can happen at once does: installs on all peers, the approvals of all
+orgs (so they share a block), the readiness probes. Each step first looks at what is
+already there, so running it again (a second `network up`) does nothing new, and a
+definition whose sequence in the file went up is upgraded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from consortia.client import Gateway, connect
+from consortia.config.network import Channel, Chaincode, Network, Organization
+from consortia.cryptogen import ADMIN, CryptoLayout
+from consortia.errors import ConsortiaError
+from consortia.lifecycle import operations as ops
+from consortia.lifecycle.definition import Definition
+from consortia.lifecycle.package import package_python, read_package
+from consortia.msp.layout import load_signing_identity
+
+READY_TIMEOUT = 60.0
+
+
+class DeployError(ConsortiaError):
+    """A chaincode of the network file could not be deployed."""
+
+
+class _Orgs:
+    """Each org's admin, and its peers as lifecycle endpoints."""
+
+    def __init__(self, network: Network, crypto: Path) -> None:
+        self.network = network
+        self.layout = CryptoLayout(crypto, network)
+        ports = network.node_ports()
+        host = f"[{network.host}]" if ":" in network.host else network.host
+        self.peers: dict[str, list[ops.PeerEndpoint]] = {}
+        for org in network.organizations:
+            org_layout = self.layout.org(org.msp_id)
+            signer = load_signing_identity(org_layout.user_dir(ADMIN) / "msp", org.msp_id)
+            tls_ca = org_layout.tlsca_cert.read_bytes() if network.tls else None
+            self.peers[org.msp_id] = [
+                ops.PeerEndpoint(f"{host}:{ports[(org.msp_id, peer.name)].listen}", signer, tls_ca)
+                for peer in org.peers
+            ]
+
+    def members_with_peers(self, channel: Channel) -> list[Organization]:
+        return [self.network.organization(m) for m in channel.organizations if self.network.organization(m).peers]
+
+
+def _label(chaincode: Chaincode) -> str:
+    return f"{chaincode.name}_{chaincode.version}"
+
+
+async def deploy_chaincodes(network: Network, crypto: Path, work_dir: Path, report: Callable[[str], None]) -> None:
+    """Package, install, approve and commit each channel's chaincodes; wait until every
+    peer of the channel runs them. What is already done is skipped."""
+    wanted = [(channel, cc) for channel in network.channels for cc in channel.chaincodes]
+    if not wanted:
+        return
+    orgs = _Orgs(network, crypto)
+    packages: dict[tuple[str, str], bytes] = {}
+    work_dir.mkdir(parents=True, exist_ok=True)
+    for channel, cc in wanted:
+        raw = package_python(cc.path, _label(cc))
+        (work_dir / f"{_label(cc)}.tar.gz").write_bytes(raw)
+        packages[(channel.name, cc.name)] = raw
+    await _install(orgs, wanted, packages, report)
+    for channel in network.channels:
+        if channel.chaincodes:
+            await _define(orgs, channel, packages, report)
+    await _wait_ready(orgs, wanted, report)
+
+
+async def _install(orgs: _Orgs, wanted: list[tuple[Channel, Chaincode]], packages: dict[tuple[str, str], bytes],
+                   report: Callable[[str], None]) -> None:
+    targets: dict[str, tuple[ops.PeerEndpoint, set[bytes]]] = {}
+    for channel, cc in wanted:
+        for org in orgs.members_with_peers(channel):
+            for peer in orgs.peers[org.msp_id]:
+                targets.setdefault(peer.address, (peer, set()))[1].add(packages[(channel.name, cc.name)])
+
+    async def install_on(peer: ops.PeerEndpoint, raws: set[bytes]) -> int:
+        installed = {c.package_id for c in (await ops.query_installed(peer)).installed_chaincodes}
+        missing = [raw for raw in raws if read_package(raw).package_id not in installed]
+        for raw in missing:
+            await ops.install(peer, raw)
+        return len(missing)
+
+    counts = await asyncio.gather(*(install_on(peer, raws) for peer, raws in targets.values()))
+    report(f"installed {sum(counts)} package(s) on {len(targets)} peer(s)"
+           + ("" if sum(counts) else " (all were installed already)"))
+
+
+async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str], bytes],
+                  report: Callable[[str], None]) -> None:
+    members = orgs.members_with_peers(channel)
+
+    def gateway_of(org: Organization) -> Gateway:
+        peer = orgs.peers[org.msp_id][0]
+        return connect(peer.address, signer=peer.signer, tls_root_ca=peer.tls_root_ca)
+
+    todo: list[tuple[Chaincode, Definition, str]] = []
+    with gateway_of(members[0]) as gateway:
+        for cc in channel.chaincodes:
+            committed = await asyncio.to_thread(ops.query_committed, gateway, channel.name, cc.name)
+            current = committed.sequence if committed is not None else 0
+            if current >= cc.sequence:
+                continue
+            if cc.sequence != current + 1:
+                raise DeployError(f"channel {channel.name}: chaincode {cc.name} is at sequence {current}; the network "
+                                  f"file asks for {cc.sequence}, but the next sequence must be {current + 1}")
+            package_id = read_package(packages[(channel.name, cc.name)]).package_id
+            todo.append((cc, ops.definition(cc.name, cc.version, cc.sequence, cc.endorsement_policy,
+                                            cc.init_required), package_id))
+    if not todo:
+        report(f"channel {channel.name}: chaincodes already defined")
+        return
+
+    def approve_all(org: Organization) -> None:
+        with gateway_of(org) as gateway:
+            for _, definition, package_id in todo:
+                ops.approve(gateway, channel.name, definition, package_id, org.msp_id)
+
+    await asyncio.gather(*(asyncio.to_thread(approve_all, org) for org in members))
+    report(f"channel {channel.name}: {len(members)} org(s) approved "
+           + ", ".join(f"{cc.name} {cc.version} (sequence {cc.sequence})" for cc, _, _ in todo))
+
+    def commit_all() -> None:
+        with gateway_of(members[0]) as gateway:
+            for _, definition, _ in todo:
+                ops.commit(gateway, channel.name, definition, [org.msp_id for org in members])
+
+    await asyncio.to_thread(commit_all)
+    report(f"channel {channel.name}: committed " + ", ".join(cc.name for cc, _, _ in todo))
+
+
+async def _wait_ready(orgs: _Orgs, wanted: list[tuple[Channel, Chaincode]], report: Callable[[str], None]) -> None:
+    probes = [(peer, channel.name, cc.name) for channel, cc in wanted
+              for org in orgs.members_with_peers(channel) for peer in orgs.peers[org.msp_id]]
+    await asyncio.gather(*(ops.wait_until_running(peer, channel, name, READY_TIMEOUT) for peer, channel, name in probes))
+    report(f"chaincodes running on every peer ({len(probes)} checked)")
