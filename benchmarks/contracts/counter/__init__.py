@@ -1,4 +1,5 @@
-"""A counter per key: the read-modify-write transaction of the endorsement benchmark."""
+"""A counter per key: the read-modify-write transaction of the endorsement and
+end-to-end benchmarks, and its query."""
 
 from chaincode.contract import Context, Contract, transaction
 
@@ -10,6 +11,11 @@ class Counter(Contract):
         value = int(current) + 1 if current else 1
         ctx.stub.put_state(key, str(value).encode())
         return value
+
+    @transaction(submit=False)
+    def read(self, ctx: Context, key: str) -> int:
+        current = ctx.stub.get_state(key)
+        return int(current) if current else 0
 
 
 contracts = [Counter()]

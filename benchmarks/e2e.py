@@ -1,0 +1,242 @@
+"""The whole system under load: `consortia network up` on the two-org network, then
+load-generator processes submitting through consortia.client.
+
+    python benchmarks/e2e.py [--network network-config/two-orgs.yaml] [--duration 20]
+                             [--clients 64] [--processes 4] [--window 8] [--keys 1000]
+                             [--query-clients 16] [--runs 1]
+
+The network (network-config/two-orgs.yaml): Org1 and Org2 with one peer each, one
+orderer, TLS on every node, the `counter` chaincode under AND('Org1MSP.peer',
+'Org2MSP.peer'), blocks of 500 transactions or 2 s, as Fabric's defaults. `--clients`
+client threads, spread over `--processes` processes, each keep up to `--window`
+transactions submitted and not yet committed (a fixed load, as Caliper's), each
+transaction `increment` (read, then write) on a key drawn from `--keys` keys, so
+some transactions of a block conflict (MVCC) as they would in Fabric. Then
+`--query-clients` threads evaluate `read` one after another.
+
+Prints, per run and as medians over the runs: committed valid transactions/s,
+conflicts, latency p50/p95/p99 (submit to commit status), queries/s, the peak memory
+(VmHWM) of each node and of the chaincode processes, and how long `network up` took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from consortia.client import connect
+from consortia.config.network import load_network
+from consortia.cryptogen import CryptoLayout
+from consortia.msp.layout import load_signing_identity
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_NETWORK = REPO / "network-config" / "two-orgs.yaml"
+CHAINCODE = "counter"
+
+
+@dataclass(frozen=True)
+class Target:
+    address: str
+    msp: str
+    msp_id: str
+    tls_ca: bytes | None
+    channel: str
+
+
+def target(network_file: Path, directory: Path) -> Target:
+    network = load_network(network_file)
+    org = network.organizations[0]
+    layout = CryptoLayout(directory / "crypto-config", network).org(org.msp_id)
+    port = network.node_ports()[(org.msp_id, org.peers[0].name)].listen
+    tls_ca = layout.tlsca_cert.read_bytes() if network.tls else None
+    return Target(f"{network.host}:{port}", str(layout.user_dir(org.users[0].name) / "msp"), org.msp_id, tls_ca,
+                  network.channels[0].name)
+
+
+def load_process(spec: Target, threads: int, window: int, keys: int, start_at: float, stop_at: float,
+                 out: Any) -> None:
+    """One load generator: `threads` clients, each with up to `window` transactions in flight."""
+    signer = load_signing_identity(spec.msp, spec.msp_id)
+    records: list[tuple[float, float, bool]] = []  # started, committed, valid
+    lock = threading.Lock()
+    with connect(spec.address, signer=signer, tls_root_ca=spec.tls_ca) as gateway, \
+            ThreadPoolExecutor(threads * window) as waiters:
+        contract = gateway.get_network(spec.channel).get_contract(CHAINCODE)
+
+        def wait(submitted: Any, started: float, slots: threading.Semaphore) -> None:
+            try:
+                status = submitted.get_status()
+                with lock:
+                    records.append((started, time.monotonic(), bool(status.successful)))
+            except Exception:  # noqa: BLE001 - a failed wait counts as not committed
+                with lock:
+                    records.append((started, time.monotonic(), False))
+            finally:
+                slots.release()
+
+        def client(seed: int) -> None:
+            rng = random.Random(seed)
+            slots = threading.Semaphore(window)
+            while time.time() < start_at:
+                time.sleep(0.01)
+            while time.time() < stop_at:
+                slots.acquire()
+                started = time.monotonic()
+                try:
+                    submitted = contract.submit_async("increment", [f"key{rng.randrange(keys)}"])
+                except Exception:  # noqa: BLE001 - refused at endorsement or submit
+                    with lock:
+                        records.append((started, time.monotonic(), False))
+                    slots.release()
+                    continue
+                waiters.submit(wait, submitted, started, slots)
+
+        workers = [threading.Thread(target=client, args=(os.getpid() * 1000 + n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    offset = time.time() - time.monotonic()  # report wall-clock times, comparable across processes
+    out.put([(s + offset, c + offset, v) for s, c, v in records])
+
+
+def query_load(spec: Target, threads: int, keys: int, seconds: float) -> float:
+    signer = load_signing_identity(spec.msp, spec.msp_id)
+    counts = [0] * threads
+    with connect(spec.address, signer=signer, tls_root_ca=spec.tls_ca) as gateway:
+        contract = gateway.get_network(spec.channel).get_contract(CHAINCODE)
+        stop_at = time.monotonic() + seconds
+
+        def client(n: int) -> None:
+            rng = random.Random(n)
+            while time.monotonic() < stop_at:
+                contract.evaluate_transaction("read", f"key{rng.randrange(keys)}")
+                counts[n] += 1
+
+        workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    return sum(counts) / seconds
+
+
+def peak_memory(directory: Path) -> dict[str, float]:
+    """VmHWM in MB of each node, and of all chaincode processes together."""
+    found: dict[str, float] = {}
+    pids = {}
+    for pid_file in sorted((directory / "nodes").glob("*/node.pid")):
+        pids[int(json.loads(pid_file.read_text())["pid"])] = pid_file.parent.name
+    chaincode = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            status = (proc / "status").read_text()
+            parent = int(status.split("PPid:")[1].split()[0])
+            hwm = float(status.split("VmHWM:")[1].split()[0]) / 1024
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(proc.name) in pids:
+            found[pids[int(proc.name)]] = hwm
+        elif parent in pids:
+            chaincode += hwm
+    found["chaincode processes"] = chaincode
+    return found
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def run_once(args: argparse.Namespace, spec: Target) -> dict[str, float]:
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    start_at = time.time() + 3  # time for every process to connect
+    stop_at = start_at + args.warmup + args.duration
+    per_process = max(1, args.clients // args.processes)
+    workers = [ctx.Process(target=load_process, args=(spec, per_process, args.window, args.keys, start_at, stop_at, out))
+               for _ in range(args.processes)]
+    for worker in workers:
+        worker.start()
+    records = [record for _ in workers for record in out.get()]
+    for worker in workers:
+        worker.join()
+    measured_from = start_at + args.warmup
+    inside = [r for r in records if measured_from <= r[1] < stop_at]
+    valid = [r for r in inside if r[2]]
+    latencies = [c - s for s, c, v in records if v and s >= measured_from]
+    return {
+        "committed_tx_per_s": len(valid) / args.duration,
+        "invalid_per_s": (len(inside) - len(valid)) / args.duration,
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p95_ms": percentile(latencies, 0.95) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "queries_per_s": query_load(spec, args.query_clients, args.keys, args.query_duration),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--network", type=Path, default=DEFAULT_NETWORK)
+    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds of load per run")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before measuring")
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--window", type=int, default=8, help="transactions in flight per client")
+    parser.add_argument("--keys", type=int, default=1000)
+    parser.add_argument("--query-clients", type=int, default=16)
+    parser.add_argument("--query-duration", type=float, default=10.0)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--dir", type=Path, help="network directory (default: a temporary one, removed after)")
+    args = parser.parse_args()
+
+    directory = args.dir or Path(tempfile.mkdtemp(prefix="consortia-e2e-"))
+    cli = [sys.executable, "-m", "consortia.cli.main"]
+    started = time.monotonic()
+    subprocess.run([*cli, "network", "up", str(args.network), "--dir", str(directory)], check=True,
+                   stdout=subprocess.DEVNULL)
+    up_seconds = time.monotonic() - started
+    try:
+        spec = target(args.network, directory)
+        results = []
+        for run in range(1, args.runs + 1):
+            figures = run_once(args, spec)
+            results.append(figures)
+            print(f"run {run}: " + ", ".join(f"{k} {v:,.0f}" for k, v in figures.items()), flush=True)
+        memory = peak_memory(directory)
+    finally:
+        subprocess.run([*cli, "network", "down", "--dir", str(directory), "--clean"], check=False,
+                       stdout=subprocess.DEVNULL)
+    medians = {key: statistics.median(r[key] for r in results) for key in results[0]}
+    print(f"\n{args.network.name}: {args.clients} clients x window {args.window} on {args.keys} keys, "
+          f"{args.duration:g} s measured per run, {args.runs} run(s); medians:")
+    print(f"  committed (valid) transactions/s  {medians['committed_tx_per_s']:8.0f}")
+    print(f"  invalid (MVCC conflicts)/s        {medians['invalid_per_s']:8.0f}")
+    print(f"  latency p50 / p95 / p99 (ms)      {medians['p50_ms']:8.0f} / {medians['p95_ms']:.0f} / "
+          f"{medians['p99_ms']:.0f}")
+    print(f"  queries/s ({args.query_clients} clients)            {medians['queries_per_s']:8.0f}")
+    print(f"  network up                        {up_seconds:8.1f} s")
+    for name, mb in memory.items():
+        print(f"  peak memory {name:<34} {mb:6.0f} MB")
+    print(json.dumps({"medians": medians, "network_up_s": up_seconds, "peak_memory_mb": memory}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Chaincode on a network started by `consortia network up`, driven only through the
+CLI, as the README's walkthrough does: the network file's chaincode deployed by `up`;
+a package of one's own made, installed, approved by each org and committed; an
+upgrade; a chaincode-as-a-service package; and the definitions and state surviving
+`down` and `up` again."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.integration.test_network import kill_all
+from tests.support.processes import cli, free_port_block, free_ports
+
+pytestmark = pytest.mark.integration
+
+ASSET = Path(__file__).resolve().parents[2] / "chaincode" / "contracts" / "asset"
+
+
+def spec(base_port: int) -> dict[str, Any]:
+    return {
+        "name": "deploytest",
+        "base_port": base_port,
+        "organizations": [
+            {"name": f"Org{i}", "msp_id": f"Org{i}MSP", "domain": f"org{i}.example.com"} for i in (1, 2)
+        ],
+        "consensus": {"type": "solo", "batch": {"max_message_count": 10, "timeout": "200ms"}},
+        "channels": [{"name": "ch1", "organizations": ["Org1MSP", "Org2MSP"],
+                      "endorsement_policy": "OR('Org1MSP.peer', 'Org2MSP.peer')",
+                      "chaincodes": [{"name": "asset", "path": str(ASSET)}]}],
+    }
+
+
+def versioned(folder: Path, version: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text(textwrap.dedent(f'''
+        from chaincode.contract import Context, Contract, transaction
+
+        class Versioned(Contract):
+            @transaction(submit=False)
+            def version(self, ctx: Context) -> str:
+                return "{version}"
+
+            @transaction
+            def put(self, ctx: Context, key: str, value: str) -> None:
+                ctx.stub.put_state(key, value.encode())
+
+        contracts = [Versioned()]
+    '''))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("deploy")
+    (root / "network.yaml").write_text(yaml.safe_dump(spec(free_port_block(30)), sort_keys=False))
+    up = cli("network", "up", "network.yaml", cwd=root)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "committed asset" in up.stdout and "chaincodes running on every peer" in up.stdout
+    try:
+        yield root
+    finally:
+        kill_all(root / "consortia-network")
+
+
+def ok(root: Path, *args: str) -> str:
+    result = cli(*args, cwd=root)
+    assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
+    return result.stdout
+
+
+def test_up_deployed_the_network_files_chaincode(net: Path) -> None:
+    ok(net, "invoke", "ch1", "asset", "create", "a1", "alice", "10", "--org", "Org1")
+    assert json.loads(ok(net, "query", "ch1", "asset", "read", "a1", "--org", "Org2")) == \
+        {"id": "a1", "owner": "alice", "value": 10}
+    committed = json.loads(ok(net, "chaincode", "querycommitted", "--channel", "ch1", "--org", "Org1", "--json"))
+    (asset,) = committed["chaincode_definitions"]
+    assert (asset["name"], asset["version"], asset["sequence"]) == ("asset", "1.0", 1)
+
+
+def test_package_install_approve_commit_upgrade(net: Path) -> None:
+    v1 = versioned(net / "src1" / "versioned", "v1")
+    made = ok(net, "chaincode", "package", str(v1), "--label", "versioned_1", "--out", "versioned_1.tar.gz")
+    package_id = made.rsplit("package id ", 1)[1].strip()
+    for org in ("Org1", "Org2"):
+        installed = json.loads(ok(net, "chaincode", "install", "versioned_1.tar.gz", "--org", org, "--json"))
+        assert installed["package_id"] == package_id
+    listing = ok(net, "chaincode", "queryinstalled", "--org", "Org2")
+    assert f"Package ID: {package_id}, Label: versioned_1" in listing
+
+    definition = ["--channel", "ch1", "--name", "versioned", "--version", "1.0", "--sequence", "1"]
+    ok(net, "chaincode", "approve", *definition, "--package-id", package_id, "--org", "Org1")
+    readiness = json.loads(ok(net, "chaincode", "checkcommitreadiness", *definition, "--org", "Org1", "--json"))
+    assert readiness["approvals"] == {"Org1MSP": True, "Org2MSP": False}
+    refused = cli("chaincode", "commit", *definition, "--org", "Org1", cwd=net)
+    assert refused.returncode == 1
+    assert "missing approvals from Org2MSP" in refused.stderr
+    ok(net, "chaincode", "approve", *definition, "--package-id", package_id, "--org", "Org2")
+    assert "committed versioned 1.0 (sequence 1)" in ok(net, "chaincode", "commit", *definition, "--org", "Org2")
+    assert ok(net, "query", "ch1", "versioned", "version", "--org", "Org1").strip() == "v1"
+
+    v2 = versioned(net / "src2" / "versioned", "v2")
+    made = ok(net, "chaincode", "package", str(v2), "--label", "versioned_2", "--out", "versioned_2.tar.gz")
+    package_2 = made.rsplit("package id ", 1)[1].strip()
+    upgrade = ["--channel", "ch1", "--name", "versioned", "--version", "2.0", "--sequence", "2",
+               "--policy", "OR('Org2MSP.peer')"]
+    for org in ("Org1", "Org2"):
+        ok(net, "chaincode", "install", "versioned_2.tar.gz", "--org", org)
+        ok(net, "chaincode", "approve", *upgrade, "--package-id", package_2, "--org", org)
+    ok(net, "chaincode", "commit", *upgrade, "--org", "Org1")
+    assert ok(net, "query", "ch1", "versioned", "version", "--org", "Org1").strip() == "v2"
+    # The new policy: Org2 alone endorses; Org1 alone no longer can.
+    ok(net, "invoke", "ch1", "versioned", "put", "k", "v", "--org", "Org1", "--endorsing-org", "Org2MSP")
+    alone = cli("invoke", "ch1", "versioned", "put", "k", "w", "--org", "Org1", "--endorsing-org", "Org1MSP", cwd=net)
+    assert alone.returncode == 1 and "ENDORSEMENT_POLICY_FAILURE" in alone.stderr
+    shown = json.loads(ok(net, "chaincode", "querycommitted", "--channel", "ch1", "--name", "versioned",
+                          "--org", "Org2", "--json"))["chaincode_definitions"][0]
+    assert (shown["version"], shown["sequence"], shown["endorsement_policy"]) == ("2.0", 2, "OR('Org2MSP.peer')")
+
+
+def test_a_chaincode_as_a_service_package(net: Path) -> None:
+    (port,) = free_ports(1)
+    folder = versioned(net / "svcsrc" / "versioned", "service")
+    service = subprocess.Popen([sys.executable, "-m", "chaincode", "serve", str(folder), "--listen",
+                                f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        (net / "svc").mkdir()
+        (net / "svc" / "connection.json").write_text(json.dumps({"address": f"127.0.0.1:{port}",
+                                                                  "dial_timeout": "10s", "tls_required": False}))
+        made = ok(net, "chaincode", "package", "svc", "--label", "svc_1", "--out", "svc.tar.gz")
+        assert "ccaas package" in made
+        package_id = made.rsplit("package id ", 1)[1].strip()
+        definition = ["--channel", "ch1", "--name", "svc", "--version", "1.0", "--sequence", "1"]
+        for org in ("Org1", "Org2"):
+            ok(net, "chaincode", "install", "svc.tar.gz", "--org", org)
+            ok(net, "chaincode", "approve", *definition, "--package-id", package_id, "--org", org)
+        ok(net, "chaincode", "commit", *definition, "--org", "Org1")
+        assert ok(net, "query", "ch1", "svc", "version", "--org", "Org2").strip() == "service"
+    finally:
+        service.kill()
+        service.wait(10)
+
+
+def test_bad_lifecycle_input_is_refused_clearly(net: Path) -> None:
+    (net / "empty").mkdir()
+    bad = cli("chaincode", "package", "empty", "--label", "x", "--out", "x.tar.gz", cwd=net)
+    assert bad.returncode == 1 and "no __init__.py" in bad.stderr
+    (net / "junk.tar.gz").write_bytes(b"junk")
+    bad = cli("chaincode", "install", "junk.tar.gz", "--org", "Org1", cwd=net)
+    assert bad.returncode == 1 and "not a valid tar.gz" in bad.stderr
+    bad = cli("chaincode", "install", "versioned_1.tar.gz", "--org", "Org1", "--user", "User1", cwd=net)
+    assert bad.returncode == 1 and "needs an admin of Org1MSP" in bad.stderr
+    bad = cli("chaincode", "approve", "--channel", "ch1", "--name", "asset", "--version", "1.0", "--sequence", "5",
+              "--org", "Org1", cwd=net)
+    assert bad.returncode == 1 and "new definition must be sequence 2" in bad.stderr
+    bad = cli("chaincode", "approve", "--channel", "ch1", "--name", "asset", "--version", "1.0", "--sequence", "2",
+              "--policy", "AND('Org1MSP.peer'", "--org", "Org1", cwd=net)
+    assert bad.returncode == 1 and "endorsement policy" in bad.stderr
+
+
+def test_down_and_up_keep_definitions_and_state(net: Path) -> None:
+    ok(net, "network", "down")
+    again = ok(net, "network", "up")
+    assert "chaincodes already defined" in again
+    assert json.loads(ok(net, "query", "ch1", "asset", "read", "a1", "--org", "Org1"))["owner"] == "alice"
+    assert ok(net, "query", "ch1", "versioned", "version", "--org", "Org2").strip() == "v2"
