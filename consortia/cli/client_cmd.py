@@ -22,7 +22,6 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,6 +33,7 @@ from consortia.config.network import Network, Organization, load_network
 from consortia.config.node import split_address
 from consortia.cryptogen import ADMIN, CryptoLayout, OrgLayout
 from consortia.errors import ConsortiaError
+from consortia.lifecycle.operations import PeerEndpoint
 from consortia.msp.layout import load_signing_identity
 from consortia.msp.signing import SigningIdentity
 from consortia.network.layout import NetworkDir, NetworkDirError, State, default_dir, read_state
@@ -136,15 +136,8 @@ def _seconds(text: str) -> float:
 # --- who connects where -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Target:
-    """Everything needed to connect: the peer's address, the user, the TLS material."""
-
-    address: str
-    signer: SigningIdentity
-    tls_root_ca: bytes | None = None
-    client_cert: bytes | None = None
-    client_key: bytes | None = None
+# Everything needed to connect: the peer's address, the user, the TLS material.
+Target = PeerEndpoint
 
 
 def find_organization(network: Network, name: str, source: str) -> Organization:

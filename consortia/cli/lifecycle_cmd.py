@@ -94,11 +94,6 @@ def _definition(args: argparse.Namespace) -> Definition:
     return ops.definition(args.name, args.version, args.sequence, args.policy, args.init_required)
 
 
-def _endpoint(args: argparse.Namespace) -> ops.PeerEndpoint:
-    target = resolve_target(args)
-    return ops.PeerEndpoint(target.address, target.signer, target.tls_root_ca, target.client_cert, target.client_key)
-
-
 def _print(args: argparse.Namespace, document: dict[str, Any], text: str) -> None:
     print(json.dumps(document, indent=2) if args.json else text, flush=True)
 
@@ -140,7 +135,7 @@ def run_install(args: argparse.Namespace) -> int:
         raw = Path(args.package).read_bytes()
     except OSError as exc:
         raise ConsortiaError(f"cannot read package {args.package}: {exc.strerror or exc}") from exc
-    endpoint = _endpoint(args)
+    endpoint = resolve_target(args)
     result = asyncio.run(ops.install(endpoint, raw))
     _print(args, {"package_id": result.package_id, "label": result.label},
            f"installed on {endpoint.address}: package id {result.package_id}")
@@ -148,7 +143,7 @@ def run_install(args: argparse.Namespace) -> int:
 
 
 def run_queryinstalled(args: argparse.Namespace) -> int:
-    result = asyncio.run(ops.query_installed(_endpoint(args)))
+    result = asyncio.run(ops.query_installed(resolve_target(args)))
     rows = []
     for chaincode in result.installed_chaincodes:
         refs = {channel: [{"name": c.name, "version": c.version} for c in r.chaincodes]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 import yaml
 
 from tests.integration.test_network import kill_all
+from tests.support.contracts import write_versioned_contract
 from tests.support.processes import cli, free_port_block, free_ports
 
 pytestmark = pytest.mark.integration
@@ -37,25 +37,6 @@ def spec(base_port: int) -> dict[str, Any]:
                       "endorsement_policy": "OR('Org1MSP.peer', 'Org2MSP.peer')",
                       "chaincodes": [{"name": "asset", "path": str(ASSET)}]}],
     }
-
-
-def versioned(folder: Path, version: str) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "__init__.py").write_text(textwrap.dedent(f'''
-        from chaincode.contract import Context, Contract, transaction
-
-        class Versioned(Contract):
-            @transaction(submit=False)
-            def version(self, ctx: Context) -> str:
-                return "{version}"
-
-            @transaction
-            def put(self, ctx: Context, key: str, value: str) -> None:
-                ctx.stub.put_state(key, value.encode())
-
-        contracts = [Versioned()]
-    '''))
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +68,7 @@ def test_up_deployed_the_network_files_chaincode(net: Path) -> None:
 
 
 def test_package_install_approve_commit_upgrade(net: Path) -> None:
-    v1 = versioned(net / "src1" / "versioned", "v1")
+    v1 = write_versioned_contract(net / "src1" / "versioned", "v1")
     made = ok(net, "chaincode", "package", str(v1), "--label", "versioned_1", "--out", "versioned_1.tar.gz")
     package_id = made.rsplit("package id ", 1)[1].strip()
     for org in ("Org1", "Org2"):
@@ -107,7 +88,7 @@ def test_package_install_approve_commit_upgrade(net: Path) -> None:
     assert "committed versioned 1.0 (sequence 1)" in ok(net, "chaincode", "commit", *definition, "--org", "Org2")
     assert ok(net, "query", "ch1", "versioned", "version", "--org", "Org1").strip() == "v1"
 
-    v2 = versioned(net / "src2" / "versioned", "v2")
+    v2 = write_versioned_contract(net / "src2" / "versioned", "v2")
     made = ok(net, "chaincode", "package", str(v2), "--label", "versioned_2", "--out", "versioned_2.tar.gz")
     package_2 = made.rsplit("package id ", 1)[1].strip()
     upgrade = ["--channel", "ch1", "--name", "versioned", "--version", "2.0", "--sequence", "2",
@@ -128,7 +109,7 @@ def test_package_install_approve_commit_upgrade(net: Path) -> None:
 
 def test_a_chaincode_as_a_service_package(net: Path) -> None:
     (port,) = free_ports(1)
-    folder = versioned(net / "svcsrc" / "versioned", "service")
+    folder = write_versioned_contract(net / "svcsrc" / "versioned", "service")
     service = subprocess.Popen([sys.executable, "-m", "chaincode", "serve", str(folder), "--listen",
                                 f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

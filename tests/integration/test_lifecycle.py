@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,39 +16,21 @@ from fabric_protos.peer import transaction_pb2
 from consortia.client import CommitError, EndorseError, Gateway, GatewayError, connect
 from consortia.lifecycle import operations as ops
 from consortia.lifecycle.definition import Definition
-from consortia.lifecycle.package import Connection, package_ccaas, package_python, read_package
+from consortia.lifecycle.package import (
+    Connection,
+    package_ccaas,
+    package_python,
+    read_package,
+)
 from consortia.msp.signing import SigningIdentity
+from tests.support.contracts import write_versioned_contract
 from tests.support.processes import free_ports, run, share
-from tests.support.testnet import NETWORK, PeerHandle, TestNetwork
+from tests.support.testnet import PeerHandle, TestNetwork
 
 pytestmark = pytest.mark.integration
 
 ORGS = ("Org1MSP", "Org2MSP", "Org3MSP")
 Code = transaction_pb2.TxValidationCode
-
-
-def write_contract(folder: Path, version: str) -> Path:
-    """A contract package whose `version` function tells which package answers."""
-    folder.mkdir(parents=True)
-    (folder / "__init__.py").write_text(textwrap.dedent(f'''
-        from chaincode.contract import Context, Contract, transaction
-
-        class Versioned(Contract):
-            @transaction(submit=False)
-            def version(self, ctx: Context) -> str:
-                return "{version}"
-
-            @transaction
-            def put(self, ctx: Context, key: str, value: str) -> None:
-                ctx.stub.put_state(key, value.encode())
-
-            @transaction(submit=False)
-            def get(self, ctx: Context, key: str) -> str:
-                return (ctx.stub.get_state(key) or b"").decode()
-
-        contracts = [Versioned()]
-    '''))
-    return folder
 
 
 class LifecycleNet:
@@ -100,8 +81,8 @@ def lnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LifecycleNet]:
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     root = tmp_path_factory.mktemp("contracts")
-    return {"v1": package_python(write_contract(root / "v1" / "versioned", "v1"), "versioned_1"),
-            "v2": package_python(write_contract(root / "v2" / "versioned", "v2"), "versioned_2")}
+    return {"v1": package_python(write_versioned_contract(root / "v1" / "versioned", "v1"), "versioned_1"),
+            "v2": package_python(write_versioned_contract(root / "v2" / "versioned", "v2"), "versioned_2")}
 
 
 def test_install_checks_the_admin_and_refuses_a_second_install(lnet: LifecycleNet, packages: dict[str, bytes]) -> None:
@@ -174,7 +155,7 @@ def test_upgrade_changes_behaviour_and_policy(lnet: LifecycleNet, packages: dict
 
 
 def test_a_chaincode_as_a_service_package(lnet: LifecycleNet, tmp_path: Path) -> None:
-    folder = write_contract(tmp_path / "svc" / "versioned", "service")
+    folder = write_versioned_contract(tmp_path / "svc" / "versioned", "service")
     (port,) = free_ports(1)
     log = open(tmp_path / "service.log", "wb")  # noqa: SIM115 - the child owns it
     service = subprocess.Popen([sys.executable, "-m", "chaincode", "serve", str(folder),
