@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fabric_protos.peer import transaction_pb2
+from fabric_protos.gateway import gateway_pb2
+from fabric_protos.peer import proposal_pb2, transaction_pb2
 
 from consortia.client import CommitError, EndorseError, Gateway, GatewayError, connect
 from consortia.lifecycle import operations as ops
@@ -23,6 +24,7 @@ from consortia.lifecycle.package import (
     read_package,
 )
 from consortia.msp.signing import SigningIdentity
+from consortia.protoutil.proposal import create_proposal, sign_proposal
 from tests.support.contracts import write_versioned_contract
 from tests.support.processes import free_ports, run, share
 from tests.support.testnet import PeerHandle, TestNetwork
@@ -187,3 +189,52 @@ def test_a_peer_killed_and_restarted_runs_the_committed_chaincode_again(lnet: Li
         assert contract.evaluate("version", target_organizations=["Org2MSP"]) == b"v2"
     installed = run(ops.query_installed(lnet.endpoint("Org2MSP")))
     assert {c.label for c in installed.installed_chaincodes} == {"versioned_1", "versioned_2", "svc_1"}
+
+
+def test_an_org_that_approves_the_committed_definition_later_runs_it_too(lnet: LifecycleNet,
+                                                                           packages: dict[str, bytes]) -> None:
+    package_id = lnet.install(packages["v2"], "Org3MSP")
+    lnet.approve(ops.definition("versioned", "2.0", 2, "OR('Org1MSP.peer')"), package_id, "Org3MSP")
+    with lnet.gateway("Org3MSP", "User1") as gateway:
+        contract = gateway.get_network("ch1").get_contract("versioned")
+        assert contract.evaluate("version", target_organizations=["Org3MSP"]) == b"v2"
+
+
+def test_a_commit_endorsed_by_too_few_orgs_is_invalid(lnet: LifecycleNet, packages: dict[str, bytes]) -> None:
+    definition = ops.definition("lonely", "1.0", 1)
+    lnet.approve(definition, read_package(packages["v1"]).package_id, "Org1MSP", "Org2MSP")
+    with lnet.gateway("Org1MSP") as gateway:
+        with pytest.raises(CommitError) as failed:
+            ops.commit(gateway, "ch1", definition, ["Org1MSP"])  # approvals suffice; endorsements do not
+        assert failed.value.code == Code.ENDORSEMENT_POLICY_FAILURE
+        assert ops.query_committed(gateway, "ch1", "lonely") is None
+
+
+def test_init_required_makes_the_first_transaction_the_init(lnet: LifecycleNet, packages: dict[str, bytes]) -> None:
+    definition = ops.definition("initcc", "1.0", 1, "OR('Org1MSP.peer', 'Org2MSP.peer')", init_required=True)
+    lnet.approve(definition, read_package(packages["v1"]).package_id, "Org1MSP", "Org2MSP")
+    with lnet.gateway("Org1MSP") as gateway:
+        ops.commit(gateway, "ch1", definition, ["Org1MSP", "Org2MSP"])
+    with lnet.gateway("Org1MSP", "User1") as gateway:
+        contract = gateway.get_network("ch1").get_contract("initcc")
+        with pytest.raises(EndorseError, match="must be the init"):
+            contract.submit("put", ["k", "before init"], endorsing_organizations=["Org1MSP"])
+
+        client = lnet.net.identity("Org1MSP", "User1")
+
+        def init_proposal() -> tuple[bytes, bytes]:
+            """An init proposal as the gateway client's offline-signing flow takes it."""
+            made, tx_id = create_proposal("ch1", "initcc", [b"put", b"k", b"init"], client.serialize(), is_init=True)
+            signed = sign_proposal(made, client)
+            proposed = gateway_pb2.ProposedTransaction(
+                transaction_id=tx_id, proposal=proposal_pb2.SignedProposal(proposal_bytes=signed.proposal_bytes))
+            return proposed.SerializeToString(), signed.signature
+
+        init = gateway.new_signed_proposal(*init_proposal())
+        status = init.endorse().submit().get_status()
+        assert status.successful, status.code_name
+        assert contract.evaluate_transaction("get", "k") == b"init"
+        with pytest.raises(EndorseError, match="already initialized"):
+            gateway.new_signed_proposal(*init_proposal()).endorse()
+        contract.submit("put", ["k", "after init"], endorsing_organizations=["Org1MSP"])
+        assert contract.evaluate_transaction("get", "k") == b"after init"
