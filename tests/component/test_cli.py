@@ -46,6 +46,8 @@ def bad_carbon_market(folder: Path, *, raft: bool = False) -> Path:
     if raft:
         assert text.count("  type: solo\n") == 1
         text = text.replace("  type: solo\n", "  type: raft\n")
+    # The copy lives elsewhere, so its chaincode folders must not be relative to network-config/.
+    text = text.replace("path: ../chaincode/", f"path: {REPO / 'chaincode'}/")
     bad = folder / "bad.yaml"
     bad.write_text(text)
     return bad
