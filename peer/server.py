@@ -128,11 +128,14 @@ async def _abort(context: grpc.aio.ServicerContext, error: GatewayError) -> None
 T = TypeVar("T")
 
 
-async def _answer(context: grpc.aio.ServicerContext, what: str, work: Awaitable[T]) -> T:
+async def _answer(context: grpc.aio.ServicerContext, what: str, tx_id: str, work: Awaitable[T]) -> T:
     try:
         return await work
     except GatewayError as exc:
-        log.info("%s failed: %s", what, exc)
+        if tx_id:
+            log.info("%s %s failed: %s", what, tx_id[:8], exc)
+        else:
+            log.info("%s failed: %s", what, exc)
         await _abort(context, exc)
         raise
 
@@ -146,19 +149,19 @@ class GatewayService(gateway_pb2_grpc.GatewayServicer):
 
     async def Evaluate(self, request: gateway_pb2.EvaluateRequest,
                        context: grpc.aio.ServicerContext) -> gateway_pb2.EvaluateResponse:
-        return await _answer(context, f"evaluate {request.transaction_id[:8]}", self.gateway.evaluate(request))
+        return await _answer(context, "evaluate", request.transaction_id, self.gateway.evaluate(request))
 
     async def Endorse(self, request: gateway_pb2.EndorseRequest,
                       context: grpc.aio.ServicerContext) -> gateway_pb2.EndorseResponse:
-        return await _answer(context, f"endorse {request.transaction_id[:8]}", self.gateway.endorse(request))
+        return await _answer(context, "endorse", request.transaction_id, self.gateway.endorse(request))
 
     async def Submit(self, request: gateway_pb2.SubmitRequest,
                      context: grpc.aio.ServicerContext) -> gateway_pb2.SubmitResponse:
-        return await _answer(context, f"submit {request.transaction_id[:8]}", self.gateway.submit(request))
+        return await _answer(context, "submit", request.transaction_id, self.gateway.submit(request))
 
     async def CommitStatus(self, request: gateway_pb2.SignedCommitStatusRequest,
                            context: grpc.aio.ServicerContext) -> gateway_pb2.CommitStatusResponse:
-        return await _answer(context, "commit status", self.commits.commit_status(request))
+        return await _answer(context, "commit status", "", self.commits.commit_status(request))
 
     async def ChaincodeEvents(self, request: gateway_pb2.SignedChaincodeEventsRequest,
                               context: grpc.aio.ServicerContext) -> None:

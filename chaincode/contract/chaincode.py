@@ -98,7 +98,6 @@ class ContractChaincode:
             return error(f"contract {contract_name!r} is not in this chaincode; "
                          f"available: {', '.join(self._contracts)}")
         contract, transactions = entry
-        prefix = f"[{stub.channel_id}/{stub.tx_id[:8]}] {contract_name}:{function}"
         try:
             ctx = contract.create_context(stub)
             tx = transactions.get(function)
@@ -111,14 +110,17 @@ class ContractChaincode:
                 contract.after_transaction(ctx, result)
             payload = serialize_result(result)
         except ContractError as exc:
-            log.debug("%s refused: %s", prefix, exc.code or "no code")
+            log.debug("[%s/%s] %s:%s refused: %s", stub.channel_id, stub.tx_id[:8], contract_name, function,
+                      exc.code or "no code")
             return error(str(exc))
         except Exception as exc:
-            log.error("%s failed with %s", prefix, type(exc).__name__)
-            log.debug("%s traceback", prefix, exc_info=True)
+            log.error("[%s/%s] %s:%s failed with %s", stub.channel_id, stub.tx_id[:8], contract_name, function,
+                      type(exc).__name__)
+            log.debug("[%s/%s] %s:%s traceback", stub.channel_id, stub.tx_id[:8], contract_name, function,
+                      exc_info=True)
             text = str(exc)
             return error(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
-        log.debug("%s done", prefix)
+        log.debug("[%s/%s] %s:%s done", stub.channel_id, stub.tx_id[:8], contract_name, function)
         return success(payload)
 
     def _system(self, function: str) -> proposal_response_pb2.Response:

@@ -41,22 +41,40 @@ def canonical_json(value: object) -> bytes:
 
 def to_json_value(value: object, path: str) -> Any:
     """`value` as plain JSON types; dataclasses become objects of their fields."""
+    return _plain(value, (path,))
+
+
+# Where a value sits in the result, as (parent, kind, step): rendered only for an error
+# message, so that a large result does not format a path for every element.
+_Path = tuple[Any, ...]
+
+
+def _render(path: _Path) -> str:
+    steps: list[str] = []
+    while len(path) == 3:
+        path, kind, step = path
+        steps.append(f".{step}" if kind == "field" else f"[{json.dumps(step)}]" if kind == "key" else f"[{step}]")
+    return str(path[0]) + "".join(reversed(steps))
+
+
+def _plain(value: object, path: _Path) -> Any:
     if value is None or isinstance(value, (str, bool, int)):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"{path} is {value}, which JSON cannot represent")
+            raise ValueError(f"{_render(path)} is {value}, which JSON cannot represent")
         return value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json_value(getattr(value, f.name), f"{path}.{f.name}") for f in dataclasses.fields(value)}
+        return {f.name: _plain(getattr(value, f.name), (path, "field", f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         plain: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise TypeError(f"{path} has the key {key!r} ({type(key).__name__}); JSON object keys are strings")
-            plain[key] = to_json_value(item, f"{path}[{json.dumps(key)}]")
+                raise TypeError(f"{_render(path)} has the key {key!r} ({type(key).__name__}); "
+                                f"JSON object keys are strings")
+            plain[key] = _plain(item, (path, "key", key))
         return plain
     if isinstance(value, (list, tuple)):
-        return [to_json_value(item, f"{path}[{i}]") for i, item in enumerate(value)]
-    raise TypeError(f"{path} is a {type(value).__name__}, which has no JSON form; return None, str, bytes, "
+        return [_plain(item, (path, "index", i)) for i, item in enumerate(value)]
+    raise TypeError(f"{_render(path)} is a {type(value).__name__}, which has no JSON form; return None, str, bytes, "
                     f"bool, int, float, a list, a dict or a dataclass")

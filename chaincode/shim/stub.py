@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from fabric_protos.common import common_pb2
@@ -106,6 +106,26 @@ class HistoryQueryIterator(_QueryIterator):
         return kv_query_result_pb2.KeyModification.FromString(raw)
 
 
+@dataclass(frozen=True)
+class _ProposalFields:
+    """What a chaincode may ask of the proposal that invoked it."""
+
+    creator: bytes = b""
+    timestamp: dt.datetime | None = None
+    transient: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def decode(cls, signed: proposal_pb2.SignedProposal) -> _ProposalFields:
+        if not signed.proposal_bytes:
+            return cls()
+        proposal = proposal_pb2.Proposal.FromString(signed.proposal_bytes)
+        header = common_pb2.Header.FromString(proposal.header)
+        channel_header = common_pb2.ChannelHeader.FromString(header.channel_header)
+        return cls(creator=bytes(common_pb2.SignatureHeader.FromString(header.signature_header).creator),
+                   timestamp=channel_header.timestamp.ToDatetime(tzinfo=dt.timezone.utc),
+                   transient=dict(proposal_pb2.ChaincodeProposalPayload.FromString(proposal.payload).TransientMap))
+
+
 class ChaincodeStub:
     def __init__(self, handler: Handler, message: Message) -> None:
         self._handler = handler
@@ -114,16 +134,12 @@ class ChaincodeStub:
         self._input = chaincode_pb2.ChaincodeInput.FromString(message.payload)
         self.signed_proposal = message.proposal
         self.event: chaincode_event_pb2.ChaincodeEvent | None = None
-        self._creator = b""
-        self._transient: dict[str, bytes] = {}
-        self._timestamp: dt.datetime | None = None
-        if message.proposal.proposal_bytes:
-            proposal = proposal_pb2.Proposal.FromString(message.proposal.proposal_bytes)
-            header = common_pb2.Header.FromString(proposal.header)
-            channel_header = common_pb2.ChannelHeader.FromString(header.channel_header)
-            self._creator = bytes(common_pb2.SignatureHeader.FromString(header.signature_header).creator)
-            self._timestamp = channel_header.timestamp.ToDatetime(tzinfo=dt.timezone.utc)
-            self._transient = dict(proposal_pb2.ChaincodeProposalPayload.FromString(proposal.payload).TransientMap)
+        self._proposal: _ProposalFields | None = None  # decoded on first use: most transactions never ask
+
+    def _fields(self) -> _ProposalFields:
+        if self._proposal is None:
+            self._proposal = _ProposalFields.decode(self.signed_proposal)
+        return self._proposal
 
     # ----- the transaction ----------------------------------------------------------
 
@@ -142,17 +158,18 @@ class ChaincodeStub:
 
     def get_creator(self) -> bytes:
         """The proposal creator's serialized identity (msp.SerializedIdentity)."""
-        return self._creator
+        return self._fields().creator
 
     def get_transient(self) -> dict[str, bytes]:
         """Private input of the proposal: never written to the ledger."""
-        return dict(self._transient)
+        return dict(self._fields().transient)
 
     def get_tx_timestamp(self) -> dt.datetime:
         """The client's proposal timestamp: the only clock a chaincode may use (determinism)."""
-        if self._timestamp is None:
+        timestamp = self._fields().timestamp
+        if timestamp is None:
             raise ChaincodeStubError("this invocation carries no proposal")
-        return self._timestamp
+        return timestamp
 
     def get_signed_proposal(self) -> proposal_pb2.SignedProposal:
         return self.signed_proposal

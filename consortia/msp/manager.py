@@ -2,18 +2,38 @@
 
 The same creator bytes arrive again and again (every transaction of a client, every
 endorsement of a peer), so decoded identities are cached by their bytes.
+
+A peer also validates, in each block, the endorsements it signed itself a moment
+before. `record_own_signature` notes such a signature (the signer checked that its
+key is the one its certificate names), and `verify_signed_data` then spares the
+ECDSA check of exactly those bytes, once; everything else about the signer (its MSP
+validation, the certificate's validity at the time asked) is checked as always.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 
 from consortia.errors import IdentityError
 from consortia.msp.identity import Identity, Role, deserialize_identity
 from consortia.msp.msp import MSP
+from consortia.msp.signing import SignedData, verify_signature
 
 _IDENTITY_CACHE_SIZE = 4096
+_OWN_SIGNATURES = 8192  # several blocks' worth of this peer's endorsements
+_MISSING = object()
+
+
+def _signed_key(signed: SignedData) -> bytes:
+    digest = hashlib.sha256()
+    for part in (signed.identity, signed.data, signed.signature):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.digest()
 
 
 class MSPManager:
@@ -26,6 +46,10 @@ class MSPManager:
                 raise IdentityError(f"MSP id {msp.msp_id} is defined twice")
             self._msps[msp.msp_id] = msp
         self._identities: dict[bytes, Identity] = {}
+        # Signatures this process made with a key that matches its certificate (validators
+        # run in another thread than the endorser: hence the lock).
+        self._own: OrderedDict[bytes, None] = OrderedDict()
+        self._own_lock = threading.Lock()
 
     @property
     def msp_ids(self) -> tuple[str, ...]:
@@ -47,6 +71,28 @@ class MSPManager:
             if len(self._identities) >= _IDENTITY_CACHE_SIZE:
                 self._identities.pop(next(iter(self._identities)))
             self._identities[serialized] = identity
+        return identity
+
+    def record_own_signature(self, signed: SignedData) -> None:
+        """Note a signature this process just made over `signed.data`, with the private key
+        of `signed.identity` (the caller has checked that the key matches the certificate):
+        it verifies, and need not be checked again."""
+        key = _signed_key(signed)
+        with self._own_lock:
+            self._own[key] = None
+            if len(self._own) > _OWN_SIGNATURES:
+                self._own.popitem(last=False)
+
+    def verify_signed_data(self, signed: SignedData) -> Identity:
+        """Decode the signer and check its signature (as `signing.verify_signed_data`);
+        the signer is not yet validated."""
+        identity = self.deserialize(signed.identity)
+        if self._own:
+            with self._own_lock:
+                known = self._own.pop(_signed_key(signed), _MISSING) is not _MISSING
+            if known:
+                return identity
+        verify_signature(identity.public_key, signed.signature, signed.data)
         return identity
 
     def validate(self, identity: Identity, at: dt.datetime | None = None) -> Role:

@@ -14,6 +14,7 @@ simulation (its writes count), on another channel it only reads.
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -68,38 +69,71 @@ class PeerChaincodeHandler:
         self._contexts: dict[tuple[str, str], TxContext] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Messages to the chaincode, written in order by one writer task: whoever sends
+        # never waits for the stream (a reply does not hold up reading the next request).
+        self._outbox: collections.deque[Message] = collections.deque()
+        self._writer_idle: asyncio.Future[None] | None = None
         self.registered = asyncio.Event()
         self.closed = asyncio.Event()
 
     async def serve(self, incoming: AsyncIterator[Message], on_register: Callable[[PeerChaincodeHandler], None]) -> None:
         """Take the chaincode's registration, then its messages, until the stream ends."""
+        writer = asyncio.create_task(self._write_outbox())
         try:
             async for message in incoming:
+                kind = message.type
                 if not self.chaincode_id:
-                    await self._register(message, on_register)
-                elif message.type in (Message.COMPLETED, Message.ERROR):
+                    self._register(message, on_register)
+                elif kind == Message.COMPLETED or kind == Message.ERROR:
                     context = self._contexts.get((message.channel_id, message.txid))
                     if context is None or context.done is None or context.done.done():
                         log.warning("chaincode %s: %s for an unknown transaction %s", self.chaincode_id,
-                                    Message.Type.Name(message.type), message.txid[:8])
+                                    Message.Type.Name(kind), message.txid[:8])
                     else:
                         context.done.set_result(message)
-                elif message.type == Message.KEEPALIVE:
+                elif kind == Message.KEEPALIVE:
                     continue
-                elif message.type == Message.INVOKE_CHAINCODE:
+                elif kind == Message.INVOKE_CHAINCODE:
                     # Runs another chaincode: must not hold up this stream meanwhile.
-                    task = asyncio.create_task(self._serve_request(message))
+                    task = asyncio.create_task(self._serve_invoke(message))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
                 else:
-                    await self._serve_request(message)
+                    self._serve_request(message)
         finally:
-            self.closed.set()
-            for context in self._contexts.values():
-                if context.done is not None and not context.done.done():
-                    context.done.set_exception(ChaincodeCallError(f"chaincode {self.chaincode_id} disconnected"))
+            writer.cancel()
+            self._disconnect()
 
-    async def _register(self, message: Message, on_register: Callable[[PeerChaincodeHandler], None]) -> None:
+    def _disconnect(self) -> None:
+        self.closed.set()
+        for context in self._contexts.values():
+            if context.done is not None and not context.done.done():
+                context.done.set_exception(ChaincodeCallError(f"chaincode {self.chaincode_id} disconnected"))
+
+    def _post(self, message: Message) -> None:
+        """Queue a message for the chaincode."""
+        self._outbox.append(message)
+        idle = self._writer_idle
+        if idle is not None and not idle.done():
+            idle.set_result(None)
+
+    async def _write_outbox(self) -> None:
+        loop = asyncio.get_running_loop()
+        outbox = self._outbox
+        while True:
+            while outbox:
+                try:
+                    await self._send(outbox.popleft())
+                except Exception as exc:  # the stream is broken: no transaction on it can finish
+                    log.warning("chaincode %s: writing to the chaincode failed: %s", self.chaincode_id, exc)
+                    outbox.clear()
+                    self._disconnect()
+                    return
+            self._writer_idle = loop.create_future()
+            await self._writer_idle
+            self._writer_idle = None
+
+    def _register(self, message: Message, on_register: Callable[[PeerChaincodeHandler], None]) -> None:
         if message.type != Message.REGISTER:
             raise ChaincodeCallError(f"a chaincode must REGISTER first, sent {Message.Type.Name(message.type)}")
         try:
@@ -110,8 +144,8 @@ class PeerChaincodeHandler:
             raise ChaincodeCallError("REGISTER names no chaincode")
         self.chaincode_id = chaincode_id.name
         on_register(self)
-        await self._send(Message(type=Message.REGISTERED))
-        await self._send(Message(type=Message.READY))
+        self._post(Message(type=Message.REGISTERED))
+        self._post(Message(type=Message.READY))
         self.registered.set()
         log.info("chaincode %s registered", self.chaincode_id)
 
@@ -123,43 +157,58 @@ class PeerChaincodeHandler:
             raise ChaincodeCallError(f"transaction {context.tx_id[:8]} is already running on chaincode {self.chaincode_id}")
         if self.closed.is_set():
             raise ChaincodeCallError(f"chaincode {self.chaincode_id} is not connected")
-        context.done = asyncio.get_running_loop().create_future()
+        done = context.done = asyncio.get_running_loop().create_future()
         self._contexts[key] = context
+        timer = asyncio.get_running_loop().call_later(timeout, _expire, done)
         try:
-            await self._send(Message(type=kind, payload=spec_input.SerializeToString(), txid=context.tx_id,
-                                     channel_id=context.channel_id, proposal=context.signed_proposal))
-            return await asyncio.wait_for(context.done, timeout)
+            self._post(Message(type=kind, payload=spec_input.SerializeToString(), txid=context.tx_id,
+                               channel_id=context.channel_id, proposal=context.signed_proposal))
+            return await done
         except TimeoutError as exc:
             raise ChaincodeCallError(f"chaincode {self.chaincode_id} did not complete within {timeout:g}s") from exc
         finally:
+            timer.cancel()
             del self._contexts[key]
 
-    async def _serve_request(self, message: Message) -> None:
+    def _serve_request(self, message: Message) -> None:
+        """Every request but INVOKE_CHAINCODE: answered at once from the simulation."""
         context = self._contexts.get((message.channel_id, message.txid))
-        reply = Message(type=Message.RESPONSE, txid=message.txid, channel_id=message.channel_id)
         try:
             if context is None:
                 raise ChaincodeCallError(f"transaction {message.txid[:8]} is not running on this chaincode")
-            reply.payload = await self._answer(context, message)
-        except (ChaincodeCallError, ConsortiaError, DecodeError) as exc:
-            reply.type = Message.ERROR
-            reply.payload = str(exc).encode()
-        except Exception as exc:  # a peer bug: tell the chaincode, keep serving
-            log.exception("chaincode %s: serving %s failed", self.chaincode_id, Message.Type.Name(message.type))
-            reply.type = Message.ERROR
-            reply.payload = f"the peer failed to serve {Message.Type.Name(message.type)}: {exc}".encode()
+            reply = Message(type=Message.RESPONSE, payload=self._answer_now(context, message), txid=message.txid,
+                            channel_id=message.channel_id)
+        except Exception as exc:
+            reply = self._refusal(message, exc)
         if not self.closed.is_set():
-            await self._send(reply)
+            self._post(reply)
 
-    async def _answer(self, context: TxContext, message: Message) -> bytes:
-        if message.type == Message.INVOKE_CHAINCODE:
+    async def _serve_invoke(self, message: Message) -> None:
+        context = self._contexts.get((message.channel_id, message.txid))
+        try:
+            if context is None:
+                raise ChaincodeCallError(f"transaction {message.txid[:8]} is not running on this chaincode")
             spec = chaincode_pb2.ChaincodeSpec.FromString(message.payload)
             target, _, channel = spec.chaincode_id.name.partition("/")
             if not target:
                 raise ChaincodeCallError("INVOKE_CHAINCODE names no chaincode")
             completed = await self._invoker.invoke(context, target, channel or context.channel_id, spec.input)
-            return bytes(completed.SerializeToString())
-        return self._answer_now(context, message)
+            reply = Message(type=Message.RESPONSE, payload=completed.SerializeToString(), txid=message.txid,
+                            channel_id=message.channel_id)
+        except Exception as exc:
+            reply = self._refusal(message, exc)
+        if not self.closed.is_set():
+            self._post(reply)
+
+    def _refusal(self, message: Message, exc: Exception) -> Message:
+        """The ERROR answer to a request that could not be served."""
+        if isinstance(exc, (ChaincodeCallError, ConsortiaError, DecodeError)):
+            text = str(exc)
+        else:  # a peer bug: tell the chaincode, keep serving
+            log.error("chaincode %s: serving %s failed", self.chaincode_id, Message.Type.Name(message.type),
+                      exc_info=exc)
+            text = f"the peer failed to serve {Message.Type.Name(message.type)}: {exc}"
+        return Message(type=Message.ERROR, payload=text.encode(), txid=message.txid, channel_id=message.channel_id)
 
     def _answer_now(self, context: TxContext, message: Message) -> bytes:
         """Every request but INVOKE_CHAINCODE: answered at once from the simulation."""
@@ -276,6 +325,11 @@ class PeerChaincodeHandler:
         return bytes(chaincode_shim_pb2.QueryResponse(
             results=[chaincode_shim_pb2.QueryResultBytes(resultBytes=r) for r in results], has_more=more, id=query_id,
         ).SerializeToString())
+
+
+def _expire(done: asyncio.Future[Message]) -> None:
+    if not done.done():
+        done.set_exception(TimeoutError())
 
 
 def _no_collection(collection: str) -> None:

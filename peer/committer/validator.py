@@ -44,7 +44,7 @@ from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.errors import IdentityError, MessageError, PolicyError, SignatureError
 from consortia.msp.identity import Identity
-from consortia.msp.signing import verify_signature, verify_signed_data
+from consortia.msp.signing import verify_signature
 from consortia.policy import SignatureRule, signature_policy_from_bytes
 from consortia.lifecycle.definition import LIFECYCLE
 from consortia.policy.paths import APPLICATION_ENDORSEMENT, APPLICATION_WRITERS
@@ -255,7 +255,7 @@ class TxValidator:
         payload_bytes = action_payload.action.proposal_response_payload
         for endorsement in action_payload.action.endorsements:
             try:
-                identity = verify_signed_data(endorsement_signed_data(payload_bytes, endorsement), msps)
+                identity = msps.verify_signed_data(endorsement_signed_data(payload_bytes, endorsement))
                 msps.validate(identity)
             except (IdentityError, SignatureError) as exc:
                 log.debug("tx %s: ignoring an endorsement: %s", info.tx_id[:8], exc)

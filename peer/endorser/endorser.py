@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
+from cryptography.hazmat.primitives import serialization
 from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2, proposal_response_pb2
 
 from consortia.errors import ConsortiaError, IdentityError, MessageError, SignatureError
@@ -31,7 +32,13 @@ from consortia.msp.msp import MSP
 from consortia.msp.signing import SigningIdentity, verify_signed_data
 from consortia.policy.paths import APPLICATION_WRITERS
 from consortia.protoutil.proposal import UnpackedProposal, unpack_proposal
-from consortia.protoutil.response import ERROR, ERROR_THRESHOLD, create_proposal_response, response_payload
+from consortia.protoutil.response import (
+    ERROR,
+    ERROR_THRESHOLD,
+    create_proposal_response,
+    endorsement_signed_data,
+    response_payload,
+)
 from peer.chaincode.handler import ChaincodeCallError
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.channel import PeerChannel
@@ -76,6 +83,9 @@ class Endorser:
         self.time_window = time_window
         self.lifecycle = lifecycle
         self.local_msp = local_msp
+        # Whether the signing key is the one the certificate names: only then is every
+        # endorsement this peer signs certain to verify (see MSPManager.record_own_signature).
+        self._key_matches_certificate = _key_matches(signer)
 
     async def process_proposal(self, signed: proposal_pb2.SignedProposal) -> proposal_response_pb2.ProposalResponse:
         try:
@@ -217,6 +227,17 @@ class Endorser:
                 results = simulator.results()
             except SimulationError as exc:
                 raise Refused(str(exc)) from exc
-        return create_proposal_response(
+        endorsed = create_proposal_response(
             proposal, results=results, response=response, event=event, chaincode_id=chaincode_id, endorser=self.signer,
         )
+        if self._key_matches_certificate:
+            channel.bundle.msp_manager.record_own_signature(endorsement_signed_data(endorsed.payload, endorsed.endorsement))
+        return endorsed
+
+
+def _key_matches(signer: SigningIdentity) -> bool:
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    try:
+        return bool(signer.private_key.public_key().public_bytes(*spki) == signer.identity.public_key.public_bytes(*spki))
+    except Exception:  # noqa: BLE001 - a key that cannot be compared is not trusted to match
+        return False
