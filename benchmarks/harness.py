@@ -20,6 +20,7 @@ from consortia import adminclient, cryptogen
 from consortia.channelconfig.build import build_channel_config
 from consortia.channelconfig.genesis import genesis_block
 from consortia.config.network import load_network
+from consortia.endpoint import NodeEndpoint
 from consortia.msp.layout import load_signing_identity
 from consortia.msp.signing import SigningIdentity
 from tests.support.processes import NodeProcess, free_port_block
@@ -50,7 +51,7 @@ class BenchNetwork:
         self.layout = cryptogen.CryptoLayout(self.crypto, self.network)
         ports = self.network.node_ports()
         self.orderer_address = f"127.0.0.1:{ports[('OrdererMSP', 'orderer0')].listen}"
-        self._admins: list[adminclient.AdminTarget] = []
+        self._admins: list[NodeEndpoint] = []
         self._nodes: list[NodeProcess] = []
         self._start("orderer", "OrdererMSP", "orderer0", {"data_dir": str(root / "orderer")})
         for msp_id in self.msp_ids if peers else []:
@@ -69,7 +70,7 @@ class BenchNetwork:
         self._nodes.append(node)
         node.start(timeout=30)
         admin = load_signing_identity(org.user_dir("Admin") / "msp", msp_id)
-        self._admins.append(adminclient.AdminTarget(config["admin_listen"], admin))
+        self._admins.append(NodeEndpoint(config["admin_listen"], admin))
 
     def __enter__(self) -> Self:
         block = genesis_block(build_channel_config(self.network, CHANNEL, self.crypto)).SerializeToString()

@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import grpc
 
 from consortia.adminrpc import sign_admin_request
+from consortia.endpoint import NodeEndpoint
 from consortia.errors import ConsortiaError
 from consortia.grpcutil import channel
-from consortia.msp.layout import load_signing_identity
-from consortia.msp.signing import SigningIdentity
 from consortia.protos.v1 import admin_pb2, admin_pb2_grpc
-
-DEFAULT_TIMEOUT = 30.0
 
 
 class AdminCallError(ConsortiaError):
     """The node refused or could not be reached; the message is the node's reason."""
 
 
-@dataclass(frozen=True)
-class AdminTarget:
-    address: str
-    signer: SigningIdentity
-    tls_ca: bytes | None = None
-    client_cert: bytes | None = None
-    client_key: bytes | None = None
-    timeout: float = DEFAULT_TIMEOUT
-
-    @classmethod
-    def from_files(cls, address: str, msp_dir: str, msp_id: str, tls_ca: str | None = None,
-                   client_cert: str | None = None, client_key: str | None = None) -> AdminTarget:
-        def read(path: str | None) -> bytes | None:
-            return Path(path).read_bytes() if path else None
-
-        return cls(address, load_signing_identity(msp_dir, msp_id), read(tls_ca), read(client_cert), read(client_key))
-
-
-async def _call(target: AdminTarget, method: str, **operation: object) -> object:
+async def _call(target: NodeEndpoint, method: str, **operation: object) -> object:
     request = sign_admin_request(target.signer, **operation)
     async with channel(target.address, root_ca=target.tls_ca, client_cert=target.client_cert,
                        client_key=target.client_key) as ch:
@@ -52,19 +28,19 @@ async def _call(target: AdminTarget, method: str, **operation: object) -> object
             raise AdminCallError(f"{target.address} refused: {exc.details()} ({exc.code().name})") from exc
 
 
-async def join_channel(target: AdminTarget, block: bytes) -> admin_pb2.ChannelInfo:
+async def join_channel(target: NodeEndpoint, block: bytes) -> admin_pb2.ChannelInfo:
     result = await _call(target, "JoinChannel", join=admin_pb2.JoinChannel(channel_block=block))
     assert isinstance(result, admin_pb2.ChannelInfo)
     return result
 
 
-async def list_channels(target: AdminTarget) -> admin_pb2.ChannelList:
+async def list_channels(target: NodeEndpoint) -> admin_pb2.ChannelList:
     result = await _call(target, "ListChannels", list=admin_pb2.ListChannels())
     assert isinstance(result, admin_pb2.ChannelList)
     return result
 
 
-async def remove_channel(target: AdminTarget, channel_id: str) -> admin_pb2.ChannelInfo:
+async def remove_channel(target: NodeEndpoint, channel_id: str) -> admin_pb2.ChannelInfo:
     result = await _call(target, "RemoveChannel", remove=admin_pb2.RemoveChannel(channel_id=channel_id))
     assert isinstance(result, admin_pb2.ChannelInfo)
     return result

@@ -32,8 +32,8 @@ from consortia.client.errors import validation_code_name
 from consortia.config.network import Network, Organization, load_network
 from consortia.config.node import split_address
 from consortia.cryptogen import ADMIN, CryptoLayout, OrgLayout
+from consortia.endpoint import NodeEndpoint
 from consortia.errors import ConsortiaError
-from consortia.lifecycle.operations import PeerEndpoint
 from consortia.msp.layout import load_signing_identity
 from consortia.msp.signing import SigningIdentity
 from consortia.network.layout import NetworkDir, NetworkDirError, State, default_dir, read_state
@@ -136,10 +136,6 @@ def _seconds(text: str) -> float:
 # --- who connects where -------------------------------------------------------------
 
 
-# Everything needed to connect: the peer's address, the user, the TLS material.
-Target = PeerEndpoint
-
-
 def find_organization(network: Network, name: str, source: str) -> Organization:
     """The peer organization named `name` (its name or MSP id, any case)."""
     for exact in (True, False):
@@ -193,8 +189,8 @@ def _user(args: argparse.Namespace, network: Network, org: Organization, layout:
     return load_signing_identity(msp, org.msp_id), folder
 
 
-def resolve_target(args: argparse.Namespace) -> Target:
-    """Turn the connection options into a Target, or say exactly what is missing."""
+def resolve_target(args: argparse.Namespace) -> NodeEndpoint:
+    """Turn the connection options into a NodeEndpoint, or say exactly what is missing."""
     network = load_network(args.network)
     org = find_organization(network, args.org, args.network)
     layout = CryptoLayout(Path(args.crypto), network).org(org.msp_id)
@@ -203,7 +199,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
     if (args.tls_cert is None) != (args.tls_key is None):
         raise ConsortiaError("--tls-cert and --tls-key go together: give both or neither")
     if not (args.tls or args.tls_ca or args.tls_cert or (network.tls and _started_by_network_up(args))):
-        return Target(address, signer)
+        return NodeEndpoint(address, signer)
     root_ca = _read(args.tls_ca or layout.tlsca_cert, "TLS CA certificate")
     cert = key = None
     if args.tls_cert:
@@ -211,7 +207,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
     elif args.tls:
         cert = _read(user_dir / "tls" / "client.crt", "client TLS certificate")
         key = _read(user_dir / "tls" / "client.key", "client TLS key")
-    return Target(address, signer, root_ca, cert, key)
+    return NodeEndpoint(address, signer, root_ca, cert, key)
 
 
 def _started_by_network_up(args: argparse.Namespace) -> bool:
@@ -244,7 +240,7 @@ def _gateway(args: argparse.Namespace, timeout: float | None = None) -> Iterator
     with connect(
         target.address,
         signer=target.signer,
-        tls_root_ca=target.tls_root_ca,
+        tls_root_ca=target.tls_ca,
         client_cert=target.client_cert,
         client_key=target.client_key,
         evaluate_timeout=timeout or defaults.evaluate,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from consortia import adminclient
+from consortia.endpoint import NodeEndpoint
 from consortia.errors import ConsortiaError
 
 
@@ -55,8 +56,8 @@ def start_node(node: str, args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
-def _target(args: argparse.Namespace) -> adminclient.AdminTarget:
-    return adminclient.AdminTarget.from_files(args.admin, args.msp_dir, args.msp_id, args.tls_ca, args.tls_cert, args.tls_key)
+def _target(args: argparse.Namespace) -> NodeEndpoint:
+    return NodeEndpoint.from_files(args.admin, args.msp_dir, args.msp_id, args.tls_ca, args.tls_cert, args.tls_key)
 
 
 def join_channel(args: argparse.Namespace) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import grpc
 from fabric_protos.peer import peer_pb2_grpc
@@ -19,30 +18,18 @@ from fabric_protos.peer.lifecycle import lifecycle_pb2
 from google.protobuf.message import Message
 
 from consortia.client import CommitError, Gateway
+from consortia.endpoint import NodeEndpoint
 from consortia.errors import ConsortiaError
 from consortia.grpcutil import channel
 from consortia.lifecycle import definition as lc
 from consortia.lifecycle.definition import LIFECYCLE, Definition
-from consortia.msp.signing import SigningIdentity
 from consortia.protoutil.proposal import create_proposal, sign_proposal
-
 
 METADATA_FUNCTION = "org.hyperledger.fabric:GetMetadata"
 
 
 class LifecycleCallError(ConsortiaError):
     """A peer refused a lifecycle call, or could not be reached."""
-
-
-@dataclass(frozen=True)
-class PeerEndpoint:
-    """One peer, and who talks to it."""
-
-    address: str
-    signer: SigningIdentity
-    tls_root_ca: bytes | None = None
-    client_cert: bytes | None = None
-    client_key: bytes | None = None
 
 
 def definition(name: str, version: str, sequence: int, policy: str | None = None,
@@ -54,10 +41,10 @@ def definition(name: str, version: str, sequence: int, policy: str | None = None
                                           init_required=init_required))
 
 
-async def _local(peer: PeerEndpoint, function: str, args: Message, timeout: float) -> bytes:
+async def _local(peer: NodeEndpoint, function: str, args: Message, timeout: float) -> bytes:
     proposal, _ = create_proposal("", LIFECYCLE, [function.encode(), args.SerializeToString()], peer.signer.serialize())
     signed = sign_proposal(proposal, peer.signer)
-    async with channel(peer.address, root_ca=peer.tls_root_ca, client_cert=peer.client_cert,
+    async with channel(peer.address, root_ca=peer.tls_ca, client_cert=peer.client_cert,
                        client_key=peer.client_key) as ch:
         try:
             reply = await peer_pb2_grpc.EndorserStub(ch).ProcessProposal(signed, timeout=timeout)
@@ -69,24 +56,24 @@ async def _local(peer: PeerEndpoint, function: str, args: Message, timeout: floa
     return bytes(reply.response.payload)
 
 
-async def install(peer: PeerEndpoint, package: bytes, timeout: float = 120) -> lifecycle_pb2.InstallChaincodeResult:
+async def install(peer: NodeEndpoint, package: bytes, timeout: float = 120) -> lifecycle_pb2.InstallChaincodeResult:
     payload = await _local(peer, lc.INSTALL, lifecycle_pb2.InstallChaincodeArgs(chaincode_install_package=package),
                            timeout)
     return lifecycle_pb2.InstallChaincodeResult.FromString(payload)
 
 
-async def query_installed(peer: PeerEndpoint, timeout: float = 30) -> lifecycle_pb2.QueryInstalledChaincodesResult:
+async def query_installed(peer: NodeEndpoint, timeout: float = 30) -> lifecycle_pb2.QueryInstalledChaincodesResult:
     payload = await _local(peer, lc.QUERY_INSTALLED_ALL, lifecycle_pb2.QueryInstalledChaincodesArgs(), timeout)
     return lifecycle_pb2.QueryInstalledChaincodesResult.FromString(payload)
 
 
-async def wait_until_running(peer: PeerEndpoint, channel_id: str, name: str, timeout: float) -> None:
+async def wait_until_running(peer: NodeEndpoint, channel_id: str, name: str, timeout: float) -> None:
     """Wait until `peer` runs chaincode `name` on the channel: until a proposal to it
     (the Contract API's GetMetadata, which changes nothing) gets the chaincode's own
     answer rather than the peer's refusal (not defined there yet, not running)."""
     deadline = asyncio.get_running_loop().time() + timeout
     last = "no answer"
-    async with channel(peer.address, root_ca=peer.tls_root_ca, client_cert=peer.client_cert,
+    async with channel(peer.address, root_ca=peer.tls_ca, client_cert=peer.client_cert,
                        client_key=peer.client_key) as ch:
         stub = peer_pb2_grpc.EndorserStub(ch)
         while asyncio.get_running_loop().time() < deadline:

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from consortia.client import Gateway, connect
-from consortia.config.network import Channel, Chaincode, Network, Organization
+from consortia.config.network import Chaincode, Channel, Network, Organization
 from consortia.cryptogen import ADMIN, CryptoLayout
+from consortia.endpoint import NodeEndpoint
 from consortia.errors import ConsortiaError
 from consortia.lifecycle import operations as ops
 from consortia.lifecycle.definition import Definition
@@ -38,13 +39,13 @@ class _Orgs:
         self.layout = CryptoLayout(crypto, network)
         ports = network.node_ports()
         host = f"[{network.host}]" if ":" in network.host else network.host
-        self.peers: dict[str, list[ops.PeerEndpoint]] = {}
+        self.peers: dict[str, list[NodeEndpoint]] = {}
         for org in network.organizations:
             org_layout = self.layout.org(org.msp_id)
             signer = load_signing_identity(org_layout.user_dir(ADMIN) / "msp", org.msp_id)
             tls_ca = org_layout.tlsca_cert.read_bytes() if network.tls else None
             self.peers[org.msp_id] = [
-                ops.PeerEndpoint(f"{host}:{ports[(org.msp_id, peer.name)].listen}", signer, tls_ca)
+                NodeEndpoint(f"{host}:{ports[(org.msp_id, peer.name)].listen}", signer, tls_ca)
                 for peer in org.peers
             ]
 
@@ -78,13 +79,13 @@ async def deploy_chaincodes(network: Network, crypto: Path, work_dir: Path, repo
 
 async def _install(orgs: _Orgs, wanted: list[tuple[Channel, Chaincode]], packages: dict[tuple[str, str], bytes],
                    report: Callable[[str], None]) -> None:
-    targets: dict[str, tuple[ops.PeerEndpoint, set[bytes]]] = {}
+    targets: dict[str, tuple[NodeEndpoint, set[bytes]]] = {}
     for channel, cc in wanted:
         for org in orgs.members_with_peers(channel):
             for peer in orgs.peers[org.msp_id]:
                 targets.setdefault(peer.address, (peer, set()))[1].add(packages[(channel.name, cc.name)])
 
-    async def install_on(peer: ops.PeerEndpoint, raws: set[bytes]) -> int:
+    async def install_on(peer: NodeEndpoint, raws: set[bytes]) -> int:
         installed = {c.package_id for c in (await ops.query_installed(peer)).installed_chaincodes}
         missing = [raw for raw in raws if read_package(raw).package_id not in installed]
         for raw in missing:
@@ -102,7 +103,7 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
 
     def gateway_of(org: Organization) -> Gateway:
         peer = orgs.peers[org.msp_id][0]
-        return connect(peer.address, signer=peer.signer, tls_root_ca=peer.tls_root_ca)
+        return connect(peer.address, signer=peer.signer, tls_root_ca=peer.tls_ca)
 
     todo: list[tuple[Chaincode, Definition, str]] = []
     with gateway_of(members[0]) as gateway:

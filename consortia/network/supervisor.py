@@ -30,6 +30,7 @@ from consortia import adminclient, cryptogen
 from consortia.channelconfig.build import build_channel_config
 from consortia.channelconfig.genesis import genesis_block
 from consortia.config.network import Network, load_network
+from consortia.endpoint import NodeEndpoint
 from consortia.errors import ConsortiaError
 from consortia.msp.layout import load_signing_identity
 from consortia.network import processes
@@ -237,9 +238,9 @@ async def _all_or_first_failure(awaitables: Sequence[Awaitable[None]]) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _admin(dirs: NetworkDir, record: NodeRecord, timeout: float) -> adminclient.AdminTarget:
+def _admin(dirs: NetworkDir, record: NodeRecord, timeout: float) -> NodeEndpoint:
     signer = load_signing_identity(dirs.root / record.admin_msp_dir, record.msp_id)
-    return adminclient.AdminTarget(record.admin_address, signer, tls_ca=_tls_ca(dirs, record), timeout=timeout)
+    return NodeEndpoint(record.admin_address, signer, tls_ca=_tls_ca(dirs, record), timeout=timeout)
 
 
 async def _join_channels(network: Network, dirs: NetworkDir, specs: list[NodeSpec], report: Report) -> None:

@@ -5,7 +5,9 @@ in order), a new stream after the old one ended."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import grpc
 import pytest
@@ -25,7 +27,7 @@ class _Orderer(ab_pb2_grpc.AtomicBroadcastServicer):
     def __init__(self) -> None:
         self.streams = 0
 
-    async def Broadcast(self, requests: AsyncIterator[common_pb2.Envelope],  # noqa: N802
+    async def Broadcast(self, requests: AsyncIterator[common_pb2.Envelope],
                         context: grpc.aio.ServicerContext) -> AsyncIterator[ab_pb2.BroadcastResponse]:
         self.streams += 1
         async for envelope in requests:
@@ -46,68 +48,69 @@ def _envelope(pause_ms: int, status: int) -> common_pb2.Envelope:
     return common_pb2.Envelope(payload=str(pause_ms).encode(), signature=str(status).encode())
 
 
+@dataclass
+class _Rig:
+    orderer: _Orderer
+    server: grpc.aio.Server
+    port: int
+    client: RemoteOrderer
+
+
+@contextlib.asynccontextmanager
+async def _rig() -> AsyncIterator[_Rig]:
+    """An orderer on a free port and the gateway's client to it, both closed after."""
+    orderer = _Orderer()
+    server, port = await _serve(orderer)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    rig = _Rig(orderer, server, port, RemoteOrderer(f"127.0.0.1:{port}", lambda: channel))
+    try:
+        yield rig
+    finally:
+        await channel.close()
+        await rig.server.stop(0)
+
+
 def test_concurrent_submits_share_one_stream_and_get_their_own_answers() -> None:
     async def go() -> None:
-        orderer = _Orderer()
-        server, port = await _serve(orderer)
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        client = RemoteOrderer(f"127.0.0.1:{port}", lambda: channel)
-        try:
+        async with _rig() as rig:
             cases = [(5 * (i % 4), 200 if i % 3 else 400 + i) for i in range(40)]
-            answers = await asyncio.gather(*(client.broadcast(_envelope(p, s), 10) for p, s in cases))
+            answers = await asyncio.gather(*(rig.client.broadcast(_envelope(p, s), 10) for p, s in cases))
             assert [(a.status, a.info) for a in answers] == [(s, f"for {p}") for p, s in cases]
-            assert orderer.streams == 1
-        finally:
-            await channel.close()
-            await server.stop(0)
+            assert rig.orderer.streams == 1
 
     asyncio.run(go())
 
 
 def test_a_new_stream_after_the_orderer_restarted() -> None:
     async def go() -> None:
-        orderer = _Orderer()
-        server, port = await _serve(orderer)
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        client = RemoteOrderer(f"127.0.0.1:{port}", lambda: channel)
-        try:
-            assert (await client.broadcast(_envelope(0, 200), 10)).status == 200
-            await server.stop(0)
+        async with _rig() as rig:
+            assert (await rig.client.broadcast(_envelope(0, 200), 10)).status == 200
+            await rig.server.stop(0)
             with pytest.raises(Unreachable):
-                await client.broadcast(_envelope(0, 200), 10)
-            server, _ = await _serve(orderer, port)
+                await rig.client.broadcast(_envelope(0, 200), 10)
+            rig.server, _ = await _serve(rig.orderer, rig.port)
             for _ in range(50):  # until the channel has reconnected
                 try:
-                    answer = await client.broadcast(_envelope(0, 200), 10)
+                    answer = await rig.client.broadcast(_envelope(0, 200), 10)
                     break
                 except Unreachable:
                     await asyncio.sleep(0.1)
             else:
                 raise AssertionError("no answer after the orderer came back")
             assert answer.status == 200
-        finally:
-            await channel.close()
-            await server.stop(0)
 
     asyncio.run(go())
 
 
 def test_a_late_answer_is_a_deadline_for_its_transaction_alone() -> None:
     async def go() -> None:
-        orderer = _Orderer()
-        server, port = await _serve(orderer)
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        client = RemoteOrderer(f"127.0.0.1:{port}", lambda: channel)
-        try:
-            slow = asyncio.create_task(client.broadcast(_envelope(500, 200), 0.2))
+        async with _rig() as rig:
+            slow = asyncio.create_task(rig.client.broadcast(_envelope(500, 200), 0.2))
             await asyncio.sleep(0.05)
-            fast = asyncio.create_task(client.broadcast(_envelope(0, 201), 5))
+            fast = asyncio.create_task(rig.client.broadcast(_envelope(0, 201), 5))
             with pytest.raises(Unreachable, match="DEADLINE_EXCEEDED"):
                 await slow
             assert (await fast).status == 201  # answered after the slow one, matched to its own envelope
-            assert orderer.streams == 1
-        finally:
-            await channel.close()
-            await server.stop(0)
+            assert rig.orderer.streams == 1
 
     asyncio.run(go())

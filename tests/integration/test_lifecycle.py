@@ -15,6 +15,7 @@ from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import proposal_pb2, transaction_pb2
 
 from consortia.client import CommitError, EndorseError, Gateway, GatewayError, connect
+from consortia.endpoint import NodeEndpoint
 from consortia.lifecycle import operations as ops
 from consortia.lifecycle.definition import Definition
 from consortia.lifecycle.package import (
@@ -52,8 +53,8 @@ class LifecycleNet:
     def admin(self, msp_id: str) -> SigningIdentity:
         return self.net.identity(msp_id, "Admin")
 
-    def endpoint(self, msp_id: str, who: str = "Admin") -> ops.PeerEndpoint:
-        return ops.PeerEndpoint(self.peers[msp_id].address, self.net.identity(msp_id, who))
+    def endpoint(self, msp_id: str, who: str = "Admin") -> NodeEndpoint:
+        return NodeEndpoint(self.peers[msp_id].address, self.net.identity(msp_id, who))
 
     def gateway(self, msp_id: str, who: str = "Admin") -> Gateway:
         return connect(self.peers[msp_id].address, signer=self.net.identity(msp_id, who))

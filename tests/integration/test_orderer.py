@@ -14,12 +14,13 @@ from consortia import adminclient
 from consortia.adminclient import AdminCallError
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.channelconfig.genesis import config_from_block
+from consortia.endpoint import NodeEndpoint
 from consortia.msp.signing import verify_signed_data
 from consortia.policy import parse_signature_policy
 from consortia.protoutil import block as blocks
 from consortia.protoutil.transaction import unpack_transaction
-from tests.support.testnet import NEWEST, OLDEST, TestNetwork, position
 from tests.support.processes import run
+from tests.support.testnet import NEWEST, OLDEST, TestNetwork, position
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +67,7 @@ def test_admin_join_list_remove(tmp_path: Path) -> None:
         with pytest.raises(AdminCallError, match="already serves channel ch1.*ALREADY_EXISTS"):
             await adminclient.join_channel(admin, net.genesis("ch1"))
         with pytest.raises(AdminCallError, match="not an admin of OrdererMSP.*PERMISSION_DENIED"):
-            await adminclient.join_channel(adminclient.AdminTarget(net.admin_address, net.identity("OrdererMSP", "orderer0")), net.genesis("ch2"))
+            await adminclient.join_channel(NodeEndpoint(net.admin_address, net.identity("OrdererMSP", "orderer0")), net.genesis("ch2"))
         with pytest.raises(AdminCallError, match="belongs to Org1MSP, not to OrdererMSP"):
             await adminclient.join_channel(net.admin("Org1MSP"), net.genesis("ch2"))
         with pytest.raises(AdminCallError, match="not a common.Block.*INVALID_ARGUMENT"):

@@ -12,6 +12,7 @@ from fabric_protos.peer import transaction_pb2
 
 from consortia import adminclient
 from consortia.adminclient import AdminCallError
+from consortia.endpoint import NodeEndpoint
 from consortia.protoutil import block as blocks
 from consortia.protoutil.transaction import unpack_transaction
 from peer.ledger.rwset import parse_rwset
@@ -161,10 +162,10 @@ def test_join_list_remove_and_restart(net: TestNetwork) -> None:
     admin = net.peer_admin(p1)
     with pytest.raises(AdminCallError, match="organization Org3MSP is not a member of channel ch1.*INVALID_ARGUMENT"):
         run(adminclient.join_channel(net.peer_admin(p3), net.genesis("ch1")))
-    user = adminclient.AdminTarget(p1.admin_address, net.identity("Org1MSP", "User1"))
+    user = NodeEndpoint(p1.admin_address, net.identity("Org1MSP", "User1"))
     with pytest.raises(AdminCallError, match="is a client of Org1MSP, not an admin of Org1MSP.*PERMISSION_DENIED"):
         run(adminclient.join_channel(user, net.genesis("ch1")))
-    other_admin = adminclient.AdminTarget(p1.admin_address, net.identity("Org2MSP", "Admin"))
+    other_admin = NodeEndpoint(p1.admin_address, net.identity("Org2MSP", "Admin"))
     with pytest.raises(AdminCallError, match="belongs to Org2MSP, not to Org1MSP"):
         run(adminclient.list_channels(other_admin))
     assert run(adminclient.join_channel(admin, net.genesis("ch1"))).channel_id == "ch1"

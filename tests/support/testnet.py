@@ -17,6 +17,7 @@ from consortia import adminclient, cryptogen
 from consortia.channelconfig.build import build_channel_config
 from consortia.channelconfig.genesis import genesis_block
 from consortia.config.network import Network, load_network
+from consortia.endpoint import NodeEndpoint
 from consortia.grpcutil import channel
 from consortia.msp.layout import load_signing_identity
 from consortia.msp.signing import SigningIdentity
@@ -121,8 +122,8 @@ class TestNetwork:
         folder = org.node_dir(who) if who.startswith(("peer", "orderer")) else org.user_dir(who)
         return load_signing_identity(folder / "msp", msp_id)
 
-    def admin(self, msp_id: str = "OrdererMSP") -> adminclient.AdminTarget:
-        return adminclient.AdminTarget(
+    def admin(self, msp_id: str = "OrdererMSP") -> NodeEndpoint:
+        return NodeEndpoint(
             self.admin_address, self.identity(msp_id, "Admin"), tls_ca=self.client_tls["root_ca"],
             client_cert=self.client_tls["client_cert"], client_key=self.client_tls["client_key"], timeout=10,
         )
@@ -167,9 +168,9 @@ class TestNetwork:
         self._peers[(msp_id, name)] = handle
         return handle
 
-    def peer_admin(self, peer: PeerHandle) -> adminclient.AdminTarget:
+    def peer_admin(self, peer: PeerHandle) -> NodeEndpoint:
         tls_ca = (self.layout.org(peer.msp_id).node_dir(peer.name) / "tls" / "ca.crt").read_bytes() if self._tls else None
-        return adminclient.AdminTarget(
+        return NodeEndpoint(
             peer.admin_address, self.identity(peer.msp_id, "Admin"), tls_ca=tls_ca,
             client_cert=self.client_tls["client_cert"], client_key=self.client_tls["client_key"], timeout=10,
         )

@@ -57,7 +57,7 @@ def test_clients_use_the_running_network_and_its_tls(network_dir: NetworkDir, mo
     target = resolve_target(args)
     assert target.address == "127.0.0.1:7360"
     org = CryptoLayout(network_dir.crypto, load_network(MINIMAL)).org("Org1MSP")
-    assert target.tls_root_ca == org.tlsca_cert.read_bytes()
+    assert target.tls_ca == org.tlsca_cert.read_bytes()
     assert target.client_cert is None and target.client_key is None  # the nodes do not ask for one
     assert target.signer.msp_id == "Org1MSP"
     explicit = resolve_target(build_parser().parse_args(["query", "mychannel", "cc", "get", "--org", "Org1", "--tls"]))
@@ -71,7 +71,7 @@ def test_another_network_file_gets_no_tls_unless_asked(network_dir: NetworkDir, 
     other.write_text(MINIMAL.read_text())
     args = build_parser().parse_args(["query", "mychannel", "cc", "get", "--org", "Org1", "--network", str(other),
                                       "--crypto", str(network_dir.crypto)])
-    assert resolve_target(args).tls_root_ca is None
+    assert resolve_target(args).tls_ca is None
 
 
 def test_without_a_network_directory_the_defaults_stay(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
