@@ -2,7 +2,7 @@
 load-generator processes submitting through consortia.client.
 
     python benchmarks/e2e.py [--network network-config/two-orgs.yaml] [--duration 20]
-                             [--clients 64] [--processes 4] [--window 8] [--keys 1000]
+                             [--clients 64] [--processes 4] [--window 4] [--keys 1000]
                              [--query-clients 16] [--runs 1]
 
 The network (network-config/two-orgs.yaml): Org1 and Org2 with one peer each, one
@@ -15,8 +15,10 @@ some transactions of a block conflict (MVCC) as they would in Fabric. Then
 `--query-clients` threads evaluate `read` one after another.
 
 Prints, per run and as medians over the runs: committed valid transactions/s,
-conflicts, latency p50/p95/p99 (submit to commit status), queries/s, the peak memory
-(VmHWM) of each node and of the chaincode processes, and how long `network up` took.
+conflicts, latency p50/p95/p99 (submit to commit status), queries/s, the CPU time each
+node, the chaincode processes and the load generators spent per transaction (what
+bounds throughput when every process shares two cores), the peak memory (VmHWM) of
+each node and of the chaincode processes, and how long `network up` took.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +75,7 @@ def load_process(spec: Target, threads: int, window: int, keys: int, start_at: f
     signer = load_signing_identity(spec.msp, spec.msp_id)
     records: list[tuple[float, float, bool]] = []  # started, committed, valid
     lock = threading.Lock()
+    cpu_at_start = 0.0
     with connect(spec.address, signer=signer, tls_root_ca=spec.tls_ca) as gateway, \
             ThreadPoolExecutor(threads * window) as waiters:
         contract = gateway.get_network(spec.channel).get_contract(CHAINCODE)
@@ -108,10 +111,18 @@ def load_process(spec: Target, threads: int, window: int, keys: int, start_at: f
         workers = [threading.Thread(target=client, args=(os.getpid() * 1000 + n,)) for n in range(threads)]
         for worker in workers:
             worker.start()
+        time.sleep(max(0.0, start_at - time.time()))
+        cpu_at_start = process_cpu()
         for worker in workers:
             worker.join()
+    cpu = process_cpu() - cpu_at_start
     offset = time.time() - time.monotonic()  # report wall-clock times, comparable across processes
-    out.put([(s + offset, c + offset, v) for s, c, v in records])
+    out.put(([(s + offset, c + offset, v) for s, c, v in records], cpu))
+
+
+def process_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def query_load(spec: Target, threads: int, keys: int, seconds: float) -> float:
@@ -135,8 +146,12 @@ def query_load(spec: Target, threads: int, keys: int, seconds: float) -> float:
     return sum(counts) / seconds
 
 
-def peak_memory(directory: Path) -> dict[str, float]:
-    """VmHWM in MB of each node, and of all chaincode processes together."""
+CHAINCODE_PROCESSES = "chaincode processes"
+
+
+def node_figures(directory: Path, figure: Callable[[str, str], float]) -> dict[str, float]:
+    """`figure(status, stat)` of each node's process, and summed over the chaincode
+    processes the peers launched (children of a node)."""
     found: dict[str, float] = {}
     pids = {}
     for pid_file in sorted((directory / "nodes").glob("*/node.pid")):
@@ -148,15 +163,31 @@ def peak_memory(directory: Path) -> dict[str, float]:
         try:
             status = (proc / "status").read_text()
             parent = int(status.split("PPid:")[1].split()[0])
-            hwm = float(status.split("VmHWM:")[1].split()[0]) / 1024
+            value = figure(status, (proc / "stat").read_text())
         except (OSError, IndexError, ValueError):
             continue
         if int(proc.name) in pids:
-            found[pids[int(proc.name)]] = hwm
+            found[pids[int(proc.name)]] = value
         elif parent in pids:
-            chaincode += hwm
-    found["chaincode processes"] = chaincode
+            chaincode += value
+    found[CHAINCODE_PROCESSES] = chaincode
     return found
+
+
+def peak_memory(directory: Path) -> dict[str, float]:
+    """VmHWM in MB of each node, and of all chaincode processes together."""
+    return node_figures(directory, lambda status, _: float(status.split("VmHWM:")[1].split()[0]) / 1024)
+
+
+def cpu_seconds(directory: Path) -> dict[str, float]:
+    """User and system CPU seconds each node (and the chaincode processes) used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def used(_: str, stat: str) -> float:
+        fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+    return node_figures(directory, used)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -164,7 +195,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
-def run_once(args: argparse.Namespace, spec: Target) -> dict[str, float]:
+def run_once(args: argparse.Namespace, spec: Target, directory: Path) -> dict[str, float]:
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
     start_at = time.time() + 3  # time for every process to connect
@@ -174,9 +205,17 @@ def run_once(args: argparse.Namespace, spec: Target) -> dict[str, float]:
                for _ in range(args.processes)]
     for worker in workers:
         worker.start()
-    records = [record for _ in workers for record in out.get()]
+    time.sleep(max(0.0, start_at - time.time()))
+    cpu_before = cpu_seconds(directory)
+    reports = [out.get() for _ in workers]
+    cpu_after = cpu_seconds(directory)
     for worker in workers:
         worker.join()
+    records = [record for report, _ in reports for record in report]
+    finished = max(1, sum(1 for r in records if start_at <= r[1]))  # valid or not, each cost a full round
+    cpu_ms = {f"cpu_ms_per_tx {name}": (cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / finished
+              for name in cpu_after}
+    cpu_ms["cpu_ms_per_tx load generators"] = sum(cpu for _, cpu in reports) * 1000 / finished
     measured_from = start_at + args.warmup
     inside = [r for r in records if measured_from <= r[1] < stop_at]
     valid = [r for r in inside if r[2]]
@@ -187,6 +226,7 @@ def run_once(args: argparse.Namespace, spec: Target) -> dict[str, float]:
         "p50_ms": percentile(latencies, 0.50) * 1000,
         "p95_ms": percentile(latencies, 0.95) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
+        **cpu_ms,
         "queries_per_s": query_load(spec, args.query_clients, args.keys, args.query_duration),
     }
 
@@ -198,7 +238,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before measuring")
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--processes", type=int, default=4)
-    parser.add_argument("--window", type=int, default=8, help="transactions in flight per client")
+    parser.add_argument("--window", type=int, default=4, help="transactions in flight per client")
     parser.add_argument("--keys", type=int, default=1000)
     parser.add_argument("--query-clients", type=int, default=16)
     parser.add_argument("--query-duration", type=float, default=10.0)
@@ -216,9 +256,10 @@ def main() -> int:
         spec = target(args.network, directory)
         results = []
         for run in range(1, args.runs + 1):
-            figures = run_once(args, spec)
+            figures = run_once(args, spec, directory)
             results.append(figures)
-            print(f"run {run}: " + ", ".join(f"{k} {v:,.0f}" for k, v in figures.items()), flush=True)
+            print(f"run {run}: " + ", ".join(f"{k} {v:,.2f}" if k.startswith("cpu") else f"{k} {v:,.0f}"
+                                             for k, v in figures.items()), flush=True)
         memory = peak_memory(directory)
     finally:
         subprocess.run([*cli, "network", "down", "--dir", str(directory), "--clean"], check=False,
@@ -232,6 +273,9 @@ def main() -> int:
           f"{medians['p99_ms']:.0f}")
     print(f"  queries/s ({args.query_clients} clients)            {medians['queries_per_s']:8.0f}")
     print(f"  network up                        {up_seconds:8.1f} s")
+    for key, ms in medians.items():
+        if key.startswith("cpu_ms_per_tx "):
+            print(f"  CPU per transaction {key.removeprefix('cpu_ms_per_tx '):<26} {ms:6.2f} ms")
     for name, mb in memory.items():
         print(f"  peak memory {name:<34} {mb:6.0f} MB")
     print(json.dumps({"medians": medians, "network_up_s": up_seconds, "peak_memory_mb": memory}))
