@@ -11,6 +11,7 @@ definition whose sequence in the file went up is upgraded.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -131,6 +132,13 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
     report(f"channel {channel.name}: {len(members)} org(s) approved "
            + ", ".join(f"{cc.name} {cc.version} (sequence {cc.sequence})" for cc, _, _ in todo))
 
+    # The commit is endorsed by a peer of each org, and each reads every approval: a peer
+    # that has not yet committed the block of the last approval would endorse other read
+    # sets, and the gateway would refuse the mismatch. So first every peer sees them all.
+    approvers = [org.msp_id for org in members]
+    await asyncio.gather(*(asyncio.to_thread(_wait_approved, peer, channel.name, [d for _, d, _ in todo], approvers)
+                           for org in members for peer in orgs.peers[org.msp_id]))
+
     def commit_all() -> None:
         with gateway_of(members[0]) as gateway:
             for _, definition, _ in todo:
@@ -138,6 +146,22 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
 
     await asyncio.to_thread(commit_all)
     report(f"channel {channel.name}: committed " + ", ".join(cc.name for cc, _, _ in todo))
+
+
+def _wait_approved(peer: NodeEndpoint, channel_id: str, definitions: list[Definition], approvers: list[str]) -> None:
+    """Until `peer` has committed the approval of every org in `approvers` for each definition."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    with connect(peer.address, signer=peer.signer, tls_root_ca=peer.tls_ca) as gateway:  # evaluates on this peer
+        for definition in definitions:
+            while True:
+                approvals = ops.check_commit_readiness(gateway, channel_id, definition).approvals
+                missing = [msp_id for msp_id in approvers if not approvals.get(msp_id)]
+                if not missing:
+                    break
+                if time.monotonic() > deadline:
+                    raise DeployError(f"channel {channel_id}: peer {peer.address} still lacks the approvals of "
+                                      f"{', '.join(missing)} for {definition.name} after {READY_TIMEOUT:g}s")
+                time.sleep(0.1)
 
 
 async def _wait_ready(orgs: _Orgs, wanted: list[tuple[Channel, Chaincode]], report: Callable[[str], None]) -> None:
