@@ -48,6 +48,8 @@ def register(nouns: Any) -> None:
     _call_args(invoke)
     invoke.add_argument("--endorsing-org", action="append", default=[], metavar="MSPID", dest="endorsing_orgs",
                         help="ask only peers of this organization to endorse (repeatable)")
+    invoke.add_argument("--init", action="store_true",
+                        help="the chaincode's initialization, first of all when its definition requires one")
     invoke.set_defaults(handler=run_invoke)
     query = nouns.add_parser("query", help="evaluate a transaction function on a peer; nothing is recorded")
     _call_args(query)
@@ -298,7 +300,8 @@ def run_invoke(args: argparse.Namespace) -> int:
     transient = parse_transient(args.transient)
     with _gateway(args, args.timeout) as gateway:
         contract = gateway.get_network(args.channel).get_contract(args.chaincode)
-        submitted = contract.submit_async(args.function, args.args, transient, args.endorsing_orgs or None)
+        submitted = contract.submit_async(args.function, args.args, transient, args.endorsing_orgs or None,
+                                          init=args.init)
         status = submitted.get_status()
     if not status.successful:
         raise CommitError(status.transaction_id, status.code, status.code_name)

@@ -77,31 +77,34 @@ class Contract:
         return self.new_proposal(name, args, transient, target_organizations).evaluate()
 
     def submit(self, name: str, args: Sequence[Arg] = (), transient: Mapping[str, Arg] | None = None,
-               endorsing_organizations: Iterable[str] | None = None) -> bytes:
+               endorsing_organizations: Iterable[str] | None = None, *, init: bool = False) -> bytes:
         """Submit and wait for the commit; the result once committed as valid."""
-        submitted = self.submit_async(name, args, transient, endorsing_organizations)
+        submitted = self.submit_async(name, args, transient, endorsing_organizations, init=init)
         status = submitted.get_status()
         if not status.successful:
             raise CommitError(status.transaction_id, status.code, status.code_name)
         return submitted.result
 
     def submit_async(self, name: str, args: Sequence[Arg] = (), transient: Mapping[str, Arg] | None = None,
-                     endorsing_organizations: Iterable[str] | None = None) -> SubmittedTransaction:
+                     endorsing_organizations: Iterable[str] | None = None, *,
+                     init: bool = False) -> SubmittedTransaction:
         """Endorse and submit; return as soon as an orderer has the transaction."""
-        return self.new_proposal(name, args, transient, endorsing_organizations).endorse().submit()
+        return self.new_proposal(name, args, transient, endorsing_organizations, init=init).endorse().submit()
 
     def new_proposal(self, name: str, args: Sequence[Arg] = (), transient: Mapping[str, Arg] | None = None,
-                     endorsing_organizations: Iterable[str] | None = None) -> Proposal:
+                     endorsing_organizations: Iterable[str] | None = None, *, init: bool = False) -> Proposal:
         """A proposal to call function `name`, to evaluate or endorse step by step.
 
         `endorsing_organizations` (MSP ids) makes the gateway ask only peers of those
-        organizations, as private data or state-based endorsement may need.
+        organizations, as private data or state-based endorsement may need. `init`
+        marks the call as the chaincode's initialization, which a definition with
+        init-required demands before any other transaction (Fabric's `--isInit`).
         """
         function = f"{self._contract_name}:{name}" if self._contract_name else name
         chaincode_args = [function.encode(), *_encode_args(args)]
         proposal, transaction_id = create_proposal(
             self._channel_id, self._chaincode_name, chaincode_args, self._connection.creator,
-            transient=_encode_transient(transient),
+            transient=_encode_transient(transient), is_init=init,
         )
         proposed = gateway_pb2.ProposedTransaction(
             transaction_id=transaction_id,

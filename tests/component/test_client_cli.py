@@ -148,6 +148,16 @@ def test_invoke_prints_the_result_and_the_block(run: Run, net: CliNetwork, fake:
     assert proposal.args == [b"Submit", b"r1", b"100"] and proposal.transient == {"price": b"7"}
     assert list(endorse.endorsing_organizations) == ["Org1MSP"]
     assert deserialize_identity(proposal.creator).common_name == "Admin@org1.example.com"
+    assert not proposal.spec.input.is_init
+
+
+def test_invoke_init_marks_the_proposal_as_the_chaincode_s_init(run: Run, net: CliNetwork, fake: FakeGateway,
+                                                                peer: str) -> None:
+    code, _, err = run("invoke", "mychannel", "mrv", "Setup", "2026", "--init", "--org", "Org1", *net.options())
+    assert code == 0, err
+    (endorse,) = fake.requests["Endorse"]
+    proposal = unpack_proposal(endorse.proposed_transaction)
+    assert proposal.args == [b"Setup", b"2026"] and proposal.spec.input.is_init
 
 
 def test_invoke_that_commits_invalid_exits_1_with_the_code_name(run: Run, net: CliNetwork, fake: FakeGateway,
