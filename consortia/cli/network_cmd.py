@@ -2,7 +2,7 @@
 
     consortia network up [FILE] [--dir DIR]      crypto, genesis blocks, nodes, channels, chaincode
     consortia network status [--dir DIR] [--json]
-    consortia network logs NODE [--dir DIR] [-n LINES]
+    consortia network logs NODE [--dir DIR] [-n LINES] [-f]
     consortia network down [--dir DIR] [--clean]
 
 Everything lives in one directory (default ./consortia-network, or
@@ -26,7 +26,7 @@ from consortia.config.network import Network, load_network
 from consortia.errors import ConfigError
 from consortia.network import supervisor
 from consortia.network.layout import DEFAULT_DIR, DIR_ENV, NetworkDir, State, default_dir, read_state, require_state
-from consortia.network.processes import STOP_GRACE, tail
+from consortia.network.processes import STOP_GRACE, follow, tail
 from consortia.network.profile import connection_profile, read_profile
 from consortia.network.supervisor import NodeStatus, plural
 
@@ -54,6 +54,8 @@ def register(nouns: Any) -> None:
     logs.add_argument("node", help="node name as `network status` shows it, or an unambiguous start of it")
     _dir_arg(logs)
     logs.add_argument("-n", "--lines", type=_positive, metavar="LINES", help="only the last LINES lines")
+    logs.add_argument("-f", "--follow", action="store_true", help="then print what the node logs, as it comes, "
+                                                                  "until Ctrl-C")
     logs.set_defaults(handler=run_logs)
 
 
@@ -86,8 +88,13 @@ def _say(text: str = "") -> None:
     try:
         print(text, flush=True)
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _stdout_to_devnull()
+
+
+def _stdout_to_devnull() -> None:
+    """After a broken pipe: later writes, and the flush at exit, go nowhere quietly."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 class _Clock:
@@ -319,4 +326,16 @@ def run_logs(args: argparse.Namespace) -> int:
     text = tail(log, args.lines if args.lines is not None else 0)
     if text:
         _say(text)
+    if args.follow:
+        try:
+            follow(log, _write, lambda: True)
+        except KeyboardInterrupt:
+            pass
+        except BrokenPipeError:  # `logs -f | head`: the reader has had enough
+            _stdout_to_devnull()
     return 0
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()

@@ -15,6 +15,7 @@ last lines of its log.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import datetime as dt
 import json
 import os
@@ -165,6 +166,22 @@ def tail(log: Path, lines: int = TAIL_LINES, *, last_start_only: bool = False) -
         if starts:
             text = text[starts[-1] + 1:]
     return "\n".join(text[-lines:]) if lines > 0 else "\n".join(text)
+
+
+def follow(log: Path, write: Callable[[str], None], keep_going: Callable[[], bool], interval: float = 0.25) -> None:
+    """Pass on what is appended to `log` from its current end, as it comes, while
+    `keep_going()` and the file exists (`down --clean` removes it)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span two reads
+    with open(log, "rb") as source:
+        source.seek(0, os.SEEK_END)
+        while keep_going():
+            chunk = source.read()
+            if chunk:
+                write(decoder.decode(chunk))
+                continue
+            if not log.exists():
+                return
+            time.sleep(interval)
 
 
 # --- start, health, stop ----------------------------------------------------------------

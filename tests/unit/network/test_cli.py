@@ -40,7 +40,8 @@ def test_network_verbs_and_their_options() -> None:
     status = parser.parse_args(["network", "status", "--json"])
     assert status.json
     logs = parser.parse_args(["network", "logs", "orderer0", "-n", "20"])
-    assert (logs.node, logs.lines) == ("orderer0", 20)
+    assert (logs.node, logs.lines, logs.follow) == ("orderer0", 20, False)
+    assert build_parser().parse_args(["network", "logs", "peer0", "-f"]).follow
 
 
 def test_a_log_line_count_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from consortia.network.processes import (
     LOG_MARK,
     PidRecord,
+    follow,
     is_running,
     kill_leftovers,
     pid_exists,
@@ -81,3 +82,36 @@ def test_log_tails_can_stop_at_the_last_start(tmp_path: Path) -> None:
     assert tail(log, 0).startswith("old 1\n")
     assert tail(log, 10, last_start_only=True) == "new 1\nnew 2\nnew 3"
     assert tail(tmp_path / "none.log") == "(no log)"
+
+
+def test_follow_passes_on_what_is_appended_until_told_to_stop(tmp_path: Path) -> None:
+    log = tmp_path / "node.log"
+    log.write_bytes(b"before the follow\n")
+    seen: list[str] = []
+    writes = iter([b"one\n", "二\n".encode()[:2], "二\n".encode()[2:], b"three\n"])  # a character split in two
+
+    def keep_going() -> bool:
+        chunk = next(writes, None)
+        if chunk is None:
+            return False
+        with open(log, "ab") as out:
+            out.write(chunk)
+        return True
+
+    follow(log, seen.append, keep_going, interval=0)
+    assert "".join(seen) == "one\n二\nthree\n"
+
+
+def test_follow_ends_when_the_log_is_removed(tmp_path: Path) -> None:
+    log = tmp_path / "node.log"
+    log.write_text("x\n")
+    calls = []
+
+    def keep_going() -> bool:
+        calls.append(1)
+        if len(calls) == 2:
+            log.unlink()  # as `down --clean` does
+        return len(calls) < 10
+
+    follow(log, lambda text: None, keep_going, interval=0)
+    assert len(calls) == 2
