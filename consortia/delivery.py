@@ -252,16 +252,21 @@ async def serve_stream(
     Fabric. Requests arrive as raw bytes so that garbage gets BAD_REQUEST, not a
     transport error.
     """
-    async for raw in requests:
-        status = SUCCESS
-        try:
-            await serve_one(common_pb2.Envelope.FromString(raw))
-        except DecodeError:
-            status = BAD_REQUEST
-            log.info("deliver request is not an Envelope")
-        except DeliverRefused as exc:
-            status = exc.status
-            log.info("deliver ended with %s: %s", common_pb2.Status.Name(status), exc)
-        await write_status(status)
-        if status != SUCCESS:
-            return
+    try:
+        async for raw in requests:
+            status = SUCCESS
+            try:
+                await serve_one(common_pb2.Envelope.FromString(raw))
+            except DecodeError:
+                status = BAD_REQUEST
+                log.info("deliver request is not an Envelope")
+            except DeliverRefused as exc:
+                status = exc.status
+                log.info("deliver ended with %s: %s", common_pb2.Status.Name(status), exc)
+            await write_status(status)
+            if status != SUCCESS:
+                return
+    except asyncio.CancelledError:
+        # The node is stopping, or the client left, while the stream waited for blocks:
+        # the stream simply ends. (Raised on, grpc would log a traceback for each one.)
+        log.debug("deliver stream cancelled")

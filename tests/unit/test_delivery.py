@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import AsyncIterator
 
 import pytest
 from fabric_protos.common import common_pb2
@@ -134,3 +135,27 @@ def test_parse_request_checks(org1: SampleOrg) -> None:
         delivery.parse_request(no_stop, now)
     with pytest.raises(delivery.DeliverRefused, match="not a valid common.Payload"):
         delivery.parse_request(common_pb2.Envelope(payload=b"\xff\xff"), now)
+
+
+def test_a_stream_cancelled_while_it_waits_for_blocks_ends_quietly() -> None:
+    """At shutdown grpc cancels every open Deliver stream: each ends without an error
+    (raised on, grpc logged a traceback per stream)."""
+    waiting = asyncio.Event()
+
+    async def requests() -> AsyncIterator[bytes]:
+        yield common_pb2.Envelope(payload=b"seek").SerializeToString()
+
+    async def serve_one(envelope: common_pb2.Envelope) -> None:
+        waiting.set()
+        await asyncio.Event().wait()  # as a seek to "newest, then wait for more" does
+
+    async def write_status(status: int) -> None:
+        raise AssertionError("a cancelled stream writes no status")
+
+    async def go() -> None:
+        stream = asyncio.create_task(delivery.serve_stream(requests(), serve_one, write_status))
+        await waiting.wait()
+        stream.cancel()
+        assert await stream is None
+
+    asyncio.run(go())
