@@ -26,6 +26,8 @@ from consortia.cli.client_cmd import _connection_args, _gateway, resolve_target
 from consortia.cryptogen import ADMIN
 from consortia.errors import ConsortiaError
 from consortia.lifecycle import operations as ops
+from consortia.lifecycle.collections import describe as describe_collections
+from consortia.lifecycle.collections import parse_collections_json
 from consortia.lifecycle.definition import Definition, describe_policy
 from consortia.lifecycle.package import (
     CONNECTION,
@@ -88,10 +90,20 @@ def _definition_args(parser: argparse.ArgumentParser) -> None:
                         help="endorsement policy, e.g. \"AND('Org1MSP.peer','Org2MSP.peer')\" "
                              "(default: the channel's /Channel/Application/Endorsement)")
     parser.add_argument("--init-required", action="store_true", help="the first transaction must be the init")
+    parser.add_argument("--collections-config", metavar="FILE",
+                        help="private data collections, as the JSON file Fabric's peer CLI reads")
 
 
 def _definition(args: argparse.Namespace) -> Definition:
-    return ops.definition(args.name, args.version, args.sequence, args.policy, args.init_required)
+    collections = None
+    if args.collections_config:
+        path = Path(args.collections_config)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ConsortiaError(f"cannot read the collections config {path}: {exc.strerror}") from exc
+        collections = parse_collections_json(text, str(path))
+    return ops.definition(args.name, args.version, args.sequence, args.policy, args.init_required, collections)
 
 
 def _print(args: argparse.Namespace, document: dict[str, Any], text: str) -> None:
@@ -201,6 +213,7 @@ def _definition_document(name: str, result: lifecycle_pb2.QueryChaincodeDefiniti
     document: dict[str, Any] = {
         "name": name, "sequence": result.sequence, "version": result.version,
         "endorsement_policy": describe_policy(result.validation_parameter), "init_required": result.init_required,
+        "collections": describe_collections(result.collections),
     }
     if isinstance(result, lifecycle_pb2.QueryChaincodeDefinitionResult):
         document["approvals"] = dict(sorted(result.approvals.items()))
@@ -220,6 +233,7 @@ def run_querycommitted(args: argparse.Namespace) -> int:
     lines = [f"Committed chaincode definitions on channel '{args.channel}':"] + [
         f"Name: {d['name']}, Version: {d['version']}, Sequence: {d['sequence']}, "
         f"Endorsement policy: {d['endorsement_policy']}, Init required: {d['init_required']}"
+        + (", Collections: " + ", ".join(c["name"] for c in d["collections"]) if d["collections"] else "")
         + (", Approvals: [" + ", ".join(f"{o}: {a}" for o, a in d["approvals"].items()) + "]" if "approvals" in d else "")
         for d in documents
     ]

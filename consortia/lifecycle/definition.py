@@ -102,8 +102,6 @@ def normalized(name: str, message: lifecycle_pb2.ApproveChaincodeDefinitionForMy
         init_required=message.init_required,
     )
     endorsement_rule(definition.validation_parameter)
-    if message.HasField("collections") and message.collections.config:
-        raise DefinitionError("private data collections are not supported yet; define the chaincode without them")
     definition.collections.CopyFrom(message.collections if message.HasField("collections")
                                     else collection_pb2.CollectionConfigPackage())
     return definition

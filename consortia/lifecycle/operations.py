@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Sequence
 
 import grpc
-from fabric_protos.peer import peer_pb2_grpc
+from fabric_protos.peer import collection_pb2, peer_pb2_grpc
 from fabric_protos.peer.lifecycle import lifecycle_pb2
 from google.protobuf.message import Message
 
@@ -33,12 +33,14 @@ class LifecycleCallError(ConsortiaError):
 
 
 def definition(name: str, version: str, sequence: int, policy: str | None = None,
-               init_required: bool = False) -> Definition:
+               init_required: bool = False,
+               collections: collection_pb2.CollectionConfigPackage | None = None) -> Definition:
     """A definition from the options a person gives (policy: signature policy text, a
-    channel policy path, or None for the channel's Endorsement policy)."""
+    channel policy path, or None for the channel's Endorsement policy; collections: as
+    `consortia.lifecycle.collections.parse_collections_json` reads them)."""
     return lc.normalized(name, Definition(name=name, version=version, sequence=sequence,
                                           validation_parameter=lc.application_policy(policy),
-                                          init_required=init_required))
+                                          init_required=init_required, collections=collections))
 
 
 async def _local(peer: NodeEndpoint, function: str, args: Message, timeout: float) -> bytes:

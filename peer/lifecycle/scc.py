@@ -29,6 +29,7 @@ from google.protobuf.message import DecodeError, Message
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.errors import ConsortiaError
 from consortia.lifecycle import definition as lc
+from consortia.lifecycle.collections import CollectionError, check_collections
 from consortia.lifecycle.definition import LIFECYCLE, Definition, DefinitionError, normalized
 from consortia.lifecycle.package import PackageError
 from consortia.msp.identity import Identity, Role
@@ -230,6 +231,7 @@ class Lifecycle:
                                  f"{self.msp_id}; the creator is {call.creator.msp_id}:{call.creator.common_name}", 403)
         proposed = normalized(args.name, args)
         current = state.committed(get, args.name)
+        _check_collections(proposed, current, call.bundle)
         current_sequence = current.sequence if current else 0
         if current is not None and proposed.sequence == current_sequence:
             diff = lc.differences(current, proposed)
@@ -254,6 +256,7 @@ class Lifecycle:
     def _commit(self, args: lifecycle_pb2.CommitChaincodeDefinitionArgs, call: ChannelCall, get: state.Getter) -> bytes:
         _check_name(args.name)
         proposed = self._next(normalized(args.name, args), get)
+        _check_collections(proposed, state.committed(get, args.name), call.bundle)
         found = state.approvals(get, proposed, call.bundle.application_msp_ids)
         if not found.approved.get(self.msp_id):
             raise LifecycleError(f"chaincode definition not agreed to by this org ({self.msp_id})"
@@ -284,6 +287,15 @@ class Lifecycle:
                     collections=record.collections, init_required=record.init_required, source=record.source))
         raise LifecycleError(f"{self.msp_id} has not approved a definition of {args.name}"
                              + (f" at sequence {args.sequence}" if args.sequence else ""), 404)
+
+
+def _check_collections(proposed: Definition, current: Definition | None, bundle: ChannelBundle) -> None:
+    """Fabric's rules for the collections of a definition, on this channel, after `current`."""
+    try:
+        check_collections(proposed.collections, bundle.application_msp_ids,
+                          current.collections if current is not None and current.sequence < proposed.sequence else None)
+    except CollectionError as exc:
+        raise LifecycleError(str(exc), 400) from exc
 
 
 def _mismatch_note(fields: list[str] | None) -> str:

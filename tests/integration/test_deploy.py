@@ -145,6 +145,16 @@ def test_bad_lifecycle_input_is_refused_clearly(net: Path) -> None:
     bad = cli("chaincode", "approve", "--channel", "ch1", "--name", "asset", "--version", "1.0", "--sequence", "2",
               "--policy", "AND('Org1MSP.peer'", "--org", "Org1", cwd=net)
     assert bad.returncode == 1 and "endorsement policy" in bad.stderr
+    approve_2 = ("chaincode", "approve", "--channel", "ch1", "--name", "asset", "--version", "1.0", "--sequence", "2",
+                 "--org", "Org1")
+    bad = cli(*approve_2, "--collections-config", "nowhere.json", cwd=net)
+    assert bad.returncode == 1 and "cannot read the collections config nowhere.json" in bad.stderr
+    (net / "c.json").write_text(json.dumps([{"name": "c", "policy": "OR('Org1MSP.member')", "maxPeers": 1}]))
+    bad = cli(*approve_2, "--collections-config", "c.json", cwd=net)
+    assert bad.returncode == 1 and "c.json[0]: unknown field 'maxPeers'" in bad.stderr
+    (net / "c.json").write_text(json.dumps([{"name": "c", "policy": "OR('Org9MSP.member')"}]))
+    bad = cli(*approve_2, "--collections-config", "c.json", cwd=net)  # refused by the peers' _lifecycle
+    assert bad.returncode == 1 and "collection c: member Org9MSP is not an organization of the channel" in bad.stderr
 
 
 def test_down_and_up_keep_definitions_and_state(net: Path) -> None:

@@ -5,6 +5,7 @@ consortia.lifecycle.operations (which the CLI and `network up` use)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,11 +13,12 @@ from pathlib import Path
 
 import pytest
 from fabric_protos.gateway import gateway_pb2
-from fabric_protos.peer import proposal_pb2, transaction_pb2
+from fabric_protos.peer import collection_pb2, proposal_pb2, transaction_pb2
 
 from consortia.client import CommitError, EndorseError, Gateway, GatewayError, connect
 from consortia.endpoint import NodeEndpoint
 from consortia.lifecycle import operations as ops
+from consortia.lifecycle.collections import parse_collections_json
 from consortia.lifecycle.definition import Definition
 from consortia.lifecycle.package import (
     Connection,
@@ -239,3 +241,39 @@ def test_init_required_makes_the_first_transaction_the_init(lnet: LifecycleNet, 
             gateway.new_signed_proposal(*init_proposal()).endorse()
         contract.submit("put", ["k", "after init"], endorsing_organizations=["Org1MSP"])
         assert contract.evaluate_transaction("get", "k") == b"after init"
+
+
+def test_collections_are_agreed_and_committed_with_the_definition(lnet: LifecycleNet,
+                                                                 packages: dict[str, bytes]) -> None:
+    def collections(*entries: dict[str, object]) -> collection_pb2.CollectionConfigPackage:
+        return parse_collections_json(json.dumps(list(entries)))
+
+    prices = collections({"name": "prices", "policy": "OR('Org1MSP.member', 'Org2MSP.member')",
+                          "maxPeerCount": 1, "blockToLive": 10, "memberOnlyRead": True})
+    package_id = read_package(packages["v1"]).package_id
+    policy = "OR('Org1MSP.peer', 'Org2MSP.peer')"
+    with lnet.gateway("Org1MSP") as gateway:
+        with pytest.raises(EndorseError, match="collection prices: member Org9MSP is not an organization"):
+            stranger = collections({"name": "prices", "policy": "OR('Org9MSP.member')"})
+            ops.approve(gateway, "ch1", ops.definition("private", "1.0", 1, policy, collections=stranger),
+                        package_id, "Org1MSP")
+    definition = ops.definition("private", "1.0", 1, policy, collections=prices)
+    lnet.approve(definition, package_id, "Org1MSP")
+    lnet.approve(ops.definition("private", "1.0", 1, policy), package_id, "Org2MSP")  # without the collection
+    with lnet.gateway("Org1MSP") as gateway:
+        readiness = ops.check_commit_readiness(gateway, "ch1", definition)
+        assert dict(readiness.approvals) == {"Org1MSP": True, "Org2MSP": False, "Org3MSP": False}
+        assert list(readiness.mismatches["Org2MSP"].items) == ["collections"]
+    lnet.approve(definition, package_id, "Org2MSP")
+    with lnet.gateway("Org1MSP") as gateway:
+        ops.commit(gateway, "ch1", definition, ["Org1MSP", "Org2MSP"])
+        committed = ops.query_committed(gateway, "ch1", "private")
+        assert committed is not None and committed.collections == prices
+        # An upgrade may add collections, but neither drop one nor change its blockToLive.
+        with pytest.raises(EndorseError, match="collection prices is defined in the committed definition and missing"):
+            ops.approve(gateway, "ch1", ops.definition("private", "1.1", 2, policy), package_id, "Org1MSP")
+        longer = collections({"name": "prices", "policy": "OR('Org1MSP.member', 'Org2MSP.member')",
+                              "blockToLive": 20})
+        with pytest.raises(EndorseError, match="collection prices: blockToLive cannot change"):
+            ops.approve(gateway, "ch1", ops.definition("private", "1.1", 2, policy, collections=longer),
+                        package_id, "Org1MSP")
