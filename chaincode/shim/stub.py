@@ -236,17 +236,13 @@ class ChaincodeStub:
 
     def get_state_by_range(self, start: str, end: str) -> StateQueryIterator:
         """Keys in [start, end) in key order; '' for either bound means unbounded."""
-        for bound in (start, end):
-            if bound.startswith(COMPOSITE_NS):
-                raise ChaincodeStubError("range bounds must not be composite keys; use get_state_by_partial_composite_key")
+        _check_simple_bounds(start, end)
         return StateQueryIterator(self._ask, self._range(start or "\x01", end, None))
 
     def get_state_by_range_with_pagination(self, start: str, end: str, page_size: int,
                                            bookmark: str = "") -> tuple[StateQueryIterator, QueryMetadata]:
-        if page_size <= 0:
-            raise ChaincodeStubError(f"page size must be positive, found {page_size}")
-        return self._page(self._range(start or "\x01", end,
-                                      chaincode_shim_pb2.QueryMetadata(pageSize=page_size, bookmark=bookmark)))
+        _check_simple_bounds(start, end)
+        return self._page(self._range(start or "\x01", end, _page_metadata(page_size, bookmark)))
 
     def get_state_by_partial_composite_key(self, object_type: str, attributes: Sequence[str]) -> StateQueryIterator:
         prefix = self.create_composite_key(object_type, attributes)
@@ -256,8 +252,7 @@ class ChaincodeStub:
         self, object_type: str, attributes: Sequence[str], page_size: int, bookmark: str = ""
     ) -> tuple[StateQueryIterator, QueryMetadata]:
         prefix = self.create_composite_key(object_type, attributes)
-        return self._page(self._range(prefix, prefix + MAX_UNICODE_RUNE,
-                                      chaincode_shim_pb2.QueryMetadata(pageSize=page_size, bookmark=bookmark)))
+        return self._page(self._range(prefix, prefix + MAX_UNICODE_RUNE, _page_metadata(page_size, bookmark)))
 
     def get_query_result(self, query: str) -> StateQueryIterator:
         """A rich query: a CouchDB Mango selector in JSON over this chaincode's JSON values."""
@@ -266,7 +261,7 @@ class ChaincodeStub:
 
     def get_query_result_with_pagination(self, query: str, page_size: int,
                                          bookmark: str = "") -> tuple[StateQueryIterator, QueryMetadata]:
-        metadata = chaincode_shim_pb2.QueryMetadata(pageSize=page_size, bookmark=bookmark).SerializeToString()
+        metadata = _page_metadata(page_size, bookmark).SerializeToString()
         return self._page(self._query(Message.GET_QUERY_RESULT,
                                       chaincode_shim_pb2.GetQueryResult(query=query, metadata=metadata)))
 
@@ -315,3 +310,16 @@ class ChaincodeStub:
 def _metadata(response: chaincode_shim_pb2.QueryResponse) -> QueryMetadata:
     meta = chaincode_shim_pb2.QueryResponseMetadata.FromString(response.metadata)
     return QueryMetadata(meta.fetched_records_count, meta.bookmark)
+
+
+def _check_simple_bounds(start: str, end: str) -> None:
+    """Range bounds are simple keys, as in Fabric's shims: composite keys have their own calls."""
+    for bound in (start, end):
+        if bound.startswith(COMPOSITE_NS):
+            raise ChaincodeStubError("range bounds must not be composite keys; use get_state_by_partial_composite_key")
+
+
+def _page_metadata(page_size: int, bookmark: str) -> chaincode_shim_pb2.QueryMetadata:
+    if page_size <= 0:
+        raise ChaincodeStubError(f"page size must be positive, found {page_size}")
+    return chaincode_shim_pb2.QueryMetadata(pageSize=page_size, bookmark=bookmark)
