@@ -67,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except grpc.aio.AioRpcError as exc:
         print(f"error: the peer at {args.peer} cannot be reached: {exc.details()} ({exc.code().name})", file=sys.stderr)
         return 2
+    except ConsortiaError as exc:  # the peer refused the registration
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

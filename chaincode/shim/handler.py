@@ -33,6 +33,7 @@ from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2, proposal_respo
 
 from chaincode.shim.interfaces import ERROR_THRESHOLD, Chaincode, ChaincodeStubError, error
 from chaincode.shim.stub import ChaincodeStub
+from consortia.errors import ConsortiaError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ DEFAULT_WORKERS = 32
 CALL_TIMEOUT = 120.0  # seconds a stub call waits for the peer (the peer's own timeout is shorter)
 
 
-class HandlerError(Exception):
+class HandlerError(ConsortiaError):
     """The protocol went wrong (the peer sent something unexpected)."""
 
 
