@@ -98,6 +98,7 @@ class ContractChaincode:
             return error(f"contract {contract_name!r} is not in this chaincode; "
                          f"available: {', '.join(self._contracts)}")
         contract, transactions = entry
+        where = (stub.channel_id, stub.tx_id[:8], contract_name, function)  # for the log lines: "[ch/tx] c:f"
         try:
             ctx = contract.create_context(stub)
             tx = transactions.get(function)
@@ -110,17 +111,14 @@ class ContractChaincode:
                 contract.after_transaction(ctx, result)
             payload = serialize_result(result)
         except ContractError as exc:
-            log.debug("[%s/%s] %s:%s refused: %s", stub.channel_id, stub.tx_id[:8], contract_name, function,
-                      exc.code or "no code")
+            log.debug("[%s/%s] %s:%s refused: %s", *where, exc.code or "no code")
             return error(str(exc))
         except Exception as exc:
-            log.error("[%s/%s] %s:%s failed with %s", stub.channel_id, stub.tx_id[:8], contract_name, function,
-                      type(exc).__name__)
-            log.debug("[%s/%s] %s:%s traceback", stub.channel_id, stub.tx_id[:8], contract_name, function,
-                      exc_info=True)
+            log.error("[%s/%s] %s:%s failed with %s", *where, type(exc).__name__)
+            log.debug("[%s/%s] %s:%s traceback", *where, exc_info=True)
             text = str(exc)
             return error(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
-        log.debug("[%s/%s] %s:%s done", stub.channel_id, stub.tx_id[:8], contract_name, function)
+        log.debug("[%s/%s] %s:%s done", *where)
         return success(payload)
 
     def _system(self, function: str) -> proposal_response_pb2.Response:

@@ -70,7 +70,7 @@ class Handler:
                  workers: int = DEFAULT_WORKERS) -> None:
         self.chaincode_id = chaincode_id
         self.chaincode = chaincode
-        self._send = send
+        self._send = send  # the stream's own write: only the writer task calls it, one message at a time
         self._executor = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="chaincode")
         self._pending: dict[tuple[str, str], _Answer] = {}
         # Messages to the peer, from any thread, written in order by one writer task.

@@ -18,8 +18,7 @@ from collections.abc import AsyncIterator
 import grpc
 from fabric_protos.peer import chaincode_shim_pb2, chaincode_shim_pb2_grpc
 
-from chaincode.shim.handler import Handler, Message
-from consortia.streams import SerialWriter
+from chaincode.shim.handler import Handler
 from chaincode.shim.interfaces import Chaincode
 
 log = logging.getLogger(__name__)
@@ -38,7 +37,7 @@ async def connect(address: str, chaincode_id: str, chaincode: Chaincode, *, root
                                           options=OPTIONS)
     async with channel:
         call = chaincode_shim_pb2_grpc.ChaincodeSupportStub(channel).Register()
-        handler = Handler(chaincode_id, chaincode, SerialWriter[Message](call.write).send)
+        handler = Handler(chaincode_id, chaincode, call.write)
         try:
             await handler.chat(call)
         finally:
@@ -53,7 +52,7 @@ class _ChaincodeService(chaincode_shim_pb2_grpc.ChaincodeServicer):
 
     async def Connect(self, requests: AsyncIterator[chaincode_shim_pb2.ChaincodeMessage],
                       context: grpc.aio.ServicerContext) -> None:
-        handler = Handler(self.chaincode_id, self.chaincode, SerialWriter[Message](context.write).send)
+        handler = Handler(self.chaincode_id, self.chaincode, context.write)
         await handler.chat(requests)
         log.info("chaincode %s: a peer disconnected", self.chaincode_id)
 

@@ -22,7 +22,8 @@ from typing import Any
 
 from fabric_protos.peer import collection_pb2, policy_pb2
 
-from consortia.errors import ConsortiaError, PolicyError, PolicySyntaxError
+from consortia.errors import PolicyError, PolicySyntaxError
+from consortia.lifecycle.definition import DefinitionError
 from consortia.policy import OutOf, SignatureRule, from_envelope, parse_signature_policy, principals_of, to_envelope
 
 IMPLICIT_PREFIX = "_implicit_org_"
@@ -34,7 +35,7 @@ _FIELDS = ("name", "policy", "requiredPeerCount", "maxPeerCount", "blockToLive",
            "memberOnlyWrite", "endorsementPolicy")
 
 
-class CollectionError(ConsortiaError):
+class CollectionError(DefinitionError):
     """A collection configuration that cannot be part of a chaincode definition."""
 
 

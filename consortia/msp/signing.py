@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
@@ -84,6 +84,15 @@ class SigningIdentity:
 
     def sign(self, message: bytes) -> bytes:
         return sign(self.private_key, message)
+
+    def key_matches_certificate(self) -> bool:
+        """Whether the private key is the one the certificate names: only then does every
+        signature made with it verify against the identity."""
+        spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        try:
+            return bool(self.private_key.public_key().public_bytes(*spki) == self.identity.public_key.public_bytes(*spki))
+        except Exception:  # noqa: BLE001 - a key that cannot be compared is not trusted to match
+            return False
 
 
 @dataclass(frozen=True)

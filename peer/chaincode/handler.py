@@ -63,7 +63,7 @@ class TxContext:
 
 class PeerChaincodeHandler:
     def __init__(self, send: Callable[[Message], Awaitable[None]], invoker: Invoker) -> None:
-        self._send = send
+        self._send = send  # the stream's own write: only the writer task calls it, one message at a time
         self._invoker = invoker
         self.chaincode_id = ""
         self._contexts: dict[tuple[str, str], TxContext] = {}

@@ -17,7 +17,6 @@ from contextlib import AbstractAsyncContextManager
 
 from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2, proposal_response_pb2
 
-from consortia.streams import SerialWriter
 from peer.chaincode.handler import ChaincodeCallError, Message, PeerChaincodeHandler, TxContext
 from peer.endorser.simulator import TxSimulator
 
@@ -64,7 +63,7 @@ class ChaincodeRegistry:
                     expected_id: str | None = None) -> None:
         """Run the peer's side of one chaincode stream until it ends. A service the peer
         dialled for a package is registered under `expected_id`, whatever it calls itself."""
-        handler = PeerChaincodeHandler(SerialWriter[Message](write).send, self)
+        handler = PeerChaincodeHandler(write, self)
 
         def register(registering: PeerChaincodeHandler) -> None:
             if expected_id is not None and registering.chaincode_id != expected_id:

@@ -22,7 +22,6 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from cryptography.hazmat.primitives import serialization
 from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2, proposal_response_pb2
 
 from consortia.errors import ConsortiaError, IdentityError, MessageError, SignatureError
@@ -85,7 +84,7 @@ class Endorser:
         self.local_msp = local_msp
         # Whether the signing key is the one the certificate names: only then is every
         # endorsement this peer signs certain to verify (see MSPManager.record_own_signature).
-        self._key_matches_certificate = _key_matches(signer)
+        self._key_matches_certificate = signer.key_matches_certificate()
 
     async def process_proposal(self, signed: proposal_pb2.SignedProposal) -> proposal_response_pb2.ProposalResponse:
         try:
@@ -234,10 +233,3 @@ class Endorser:
             channel.bundle.msp_manager.record_own_signature(endorsement_signed_data(endorsed.payload, endorsed.endorsement))
         return endorsed
 
-
-def _key_matches(signer: SigningIdentity) -> bool:
-    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    try:
-        return bool(signer.private_key.public_key().public_bytes(*spki) == signer.identity.public_key.public_bytes(*spki))
-    except Exception:  # noqa: BLE001 - a key that cannot be compared is not trusted to match
-        return False

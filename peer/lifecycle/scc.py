@@ -29,7 +29,7 @@ from google.protobuf.message import DecodeError, Message
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.errors import ConsortiaError
 from consortia.lifecycle import definition as lc
-from consortia.lifecycle.collections import CollectionError, check_collections
+from consortia.lifecycle.collections import check_collections
 from consortia.lifecycle.definition import LIFECYCLE, Definition, DefinitionError, normalized
 from consortia.lifecycle.package import PackageError
 from consortia.msp.identity import Identity, Role
@@ -170,7 +170,7 @@ class Lifecycle:
                 readiness = cast(lifecycle_pb2.CheckCommitReadinessArgs,
                                  _parse(lifecycle_pb2.CheckCommitReadinessArgs, args, function))
                 _check_name(readiness.name)
-                proposed = self._next(normalized(readiness.name, readiness), get)
+                proposed = self._next(normalized(readiness.name, readiness), state.committed(get, readiness.name))
                 found = state.approvals(get, proposed, call.bundle.application_msp_ids)
                 result = lifecycle_pb2.CheckCommitReadinessResult(approvals=found.approved)
                 for org, fields in found.mismatches.items():
@@ -214,9 +214,9 @@ class Lifecycle:
             raise LifecycleError(f"{function} concerns one peer, not a channel: send it without a channel", 400)
         raise LifecycleError(f"unknown _lifecycle function {function!r}", 400)
 
-    def _next(self, proposed: Definition, get: state.Getter) -> Definition:
-        """`proposed`, if its sequence is the next one for its name."""
-        current = state.committed(get, proposed.name)
+    @staticmethod
+    def _next(proposed: Definition, current: Definition | None) -> Definition:
+        """`proposed`, if its sequence is the next one after the `current` definition."""
         expected = (current.sequence if current else 0) + 1
         if proposed.sequence != expected:
             raise LifecycleError(f"requested sequence is {proposed.sequence}, but new definition must be sequence "
@@ -255,8 +255,9 @@ class Lifecycle:
 
     def _commit(self, args: lifecycle_pb2.CommitChaincodeDefinitionArgs, call: ChannelCall, get: state.Getter) -> bytes:
         _check_name(args.name)
-        proposed = self._next(normalized(args.name, args), get)
-        _check_collections(proposed, state.committed(get, args.name), call.bundle)
+        current = state.committed(get, args.name)
+        proposed = self._next(normalized(args.name, args), current)
+        _check_collections(proposed, current, call.bundle)
         found = state.approvals(get, proposed, call.bundle.application_msp_ids)
         if not found.approved.get(self.msp_id):
             raise LifecycleError(f"chaincode definition not agreed to by this org ({self.msp_id})"
@@ -290,12 +291,10 @@ class Lifecycle:
 
 
 def _check_collections(proposed: Definition, current: Definition | None, bundle: ChannelBundle) -> None:
-    """Fabric's rules for the collections of a definition, on this channel, after `current`."""
-    try:
-        check_collections(proposed.collections, bundle.application_msp_ids,
-                          current.collections if current is not None and current.sequence < proposed.sequence else None)
-    except CollectionError as exc:
-        raise LifecycleError(str(exc), 400) from exc
+    """Fabric's rules for the collections of a definition, on this channel, after `current`
+    (unless `proposed` is `current` approved again)."""
+    before = current.collections if current is not None and current.sequence < proposed.sequence else None
+    check_collections(proposed.collections, bundle.application_msp_ids, before)
 
 
 def _mismatch_note(fields: list[str] | None) -> str:
