@@ -7,6 +7,13 @@ endorses. Calls block the chaincode's worker thread until the peer answers; a re
 raises ChaincodeStubError with the peer's reason.
 
 Composite keys follow Fabric: U+0000, object type, U+0000, each attribute and U+0000.
+
+Private data (the `*_private_data*` calls) lives in a collection of the chaincode
+definition: values are kept in the private state of the member peers and only their hashes
+go into the read-write set and the block. So a peer outside the collection refuses reads of
+values, while any peer of the channel can answer `get_private_data_hash`. The messages are
+the public ones with the collection set, as in Fabric's shims; Fabric has no paginated
+queries of private data.
 """
 
 from __future__ import annotations
@@ -228,8 +235,9 @@ class ChaincodeStub:
     def _page(self, response: chaincode_shim_pb2.QueryResponse) -> tuple[StateQueryIterator, QueryMetadata]:
         return StateQueryIterator(self._ask, response), _metadata(response)
 
-    def _range(self, start: str, end: str, metadata: chaincode_shim_pb2.QueryMetadata | None) -> chaincode_shim_pb2.QueryResponse:
-        request = chaincode_shim_pb2.GetStateByRange(startKey=start, endKey=end)
+    def _range(self, start: str, end: str, metadata: chaincode_shim_pb2.QueryMetadata | None,
+               collection: str = "") -> chaincode_shim_pb2.QueryResponse:
+        request = chaincode_shim_pb2.GetStateByRange(startKey=start, endKey=end, collection=collection)
         if metadata is not None:
             request.metadata = metadata.SerializeToString()
         return self._query(Message.GET_STATE_BY_RANGE, request)
@@ -254,16 +262,20 @@ class ChaincodeStub:
         prefix = self.create_composite_key(object_type, attributes)
         return self._page(self._range(prefix, prefix + MAX_UNICODE_RUNE, _page_metadata(page_size, bookmark)))
 
+    def _rich(self, query: str, metadata: chaincode_shim_pb2.QueryMetadata | None,
+              collection: str = "") -> chaincode_shim_pb2.QueryResponse:
+        request = chaincode_shim_pb2.GetQueryResult(query=query, collection=collection)
+        if metadata is not None:
+            request.metadata = metadata.SerializeToString()
+        return self._query(Message.GET_QUERY_RESULT, request)
+
     def get_query_result(self, query: str) -> StateQueryIterator:
         """A rich query: a CouchDB Mango selector in JSON over this chaincode's JSON values."""
-        return StateQueryIterator(self._ask, self._query(Message.GET_QUERY_RESULT,
-                                                         chaincode_shim_pb2.GetQueryResult(query=query)))
+        return StateQueryIterator(self._ask, self._rich(query, None))
 
     def get_query_result_with_pagination(self, query: str, page_size: int,
                                          bookmark: str = "") -> tuple[StateQueryIterator, QueryMetadata]:
-        metadata = _page_metadata(page_size, bookmark).SerializeToString()
-        return self._page(self._query(Message.GET_QUERY_RESULT,
-                                      chaincode_shim_pb2.GetQueryResult(query=query, metadata=metadata)))
+        return self._page(self._rich(query, _page_metadata(page_size, bookmark)))
 
     def get_history_for_key(self, key: str) -> HistoryQueryIterator:
         _check_key(key)
@@ -287,6 +299,67 @@ class ChaincodeStub:
         if not name:
             raise ChaincodeStubError("an event needs a name")
         self.event = chaincode_event_pb2.ChaincodeEvent(event_name=name, payload=payload, tx_id=self.tx_id)
+
+    # ----- private data -------------------------------------------------------------
+
+    def get_private_data(self, collection: str, key: str) -> bytes:
+        """The committed value in the peer's private state, b'' when absent; a peer outside
+        the collection refuses."""
+        _check_key(collection, "collection")
+        return self.get_state(key, collection)
+
+    def get_private_data_multiple(self, collection: str, keys: Sequence[str]) -> list[bytes]:
+        _check_key(collection, "collection")
+        return self.get_state_multiple(keys, collection)
+
+    def get_private_data_hash(self, collection: str, key: str) -> bytes:
+        """SHA-256 of the committed value (b'' when absent), from the hashes on chain: any
+        peer of the channel answers, member of the collection or not."""
+        _check_key(collection, "collection")
+        _check_key(key)
+        return self._ask(Message.GET_PRIVATE_DATA_HASH, chaincode_shim_pb2.GetState(key=key, collection=collection))
+
+    def put_private_data(self, collection: str, key: str, value: bytes) -> None:
+        """Only the hashes of key and value go on chain; the endorser hands the value to member peers."""
+        _check_key(collection, "collection")
+        self.put_state(key, value, collection)
+
+    def del_private_data(self, collection: str, key: str) -> None:
+        _check_key(collection, "collection")
+        self.del_state(key, collection)
+
+    def purge_private_data(self, collection: str, key: str) -> None:
+        """As del_private_data, and the member peers also erase the key's earlier versions from
+        their private data stores (Fabric 2.5): for data that must be forgotten."""
+        _check_key(collection, "collection")
+        _check_key(key)
+        self._ask(Message.PURGE_PRIVATE_DATA, chaincode_shim_pb2.DelState(key=key, collection=collection))
+
+    def get_private_data_by_range(self, collection: str, start: str, end: str) -> StateQueryIterator:
+        """Keys of the collection in [start, end); '' for either bound means unbounded."""
+        _check_key(collection, "collection")
+        _check_simple_bounds(start, end)
+        return StateQueryIterator(self._ask, self._range(start or "\x01", end, None, collection))
+
+    def get_private_data_by_partial_composite_key(self, collection: str, object_type: str,
+                                                  attributes: Sequence[str]) -> StateQueryIterator:
+        _check_key(collection, "collection")
+        prefix = self.create_composite_key(object_type, attributes)
+        return StateQueryIterator(self._ask, self._range(prefix, prefix + MAX_UNICODE_RUNE, None, collection))
+
+    def get_private_data_query_result(self, collection: str, query: str) -> StateQueryIterator:
+        """A rich query (a CouchDB Mango selector) over the collection's JSON values."""
+        _check_key(collection, "collection")
+        return StateQueryIterator(self._ask, self._rich(query, None, collection))
+
+    def get_private_data_validation_parameter(self, collection: str, key: str) -> bytes:
+        """The private key's own endorsement policy, b'' if it has none."""
+        _check_key(collection, "collection")
+        return self.get_state_metadata(key, collection).get(VALIDATION_PARAMETER, b"")
+
+    def set_private_data_validation_parameter(self, collection: str, key: str, policy: bytes) -> None:
+        _check_key(collection, "collection")
+        self.put_state_metadata(key, VALIDATION_PARAMETER, policy, collection)
 
     # ----- composite keys -------------------------------------------------------------
 

@@ -4,16 +4,21 @@ It behaves as a peer's simulation does where contracts can tell: reads see the s
 committed before the transaction (never its own writes), range reads return keys in
 order within [start, end) with '' leaving an end open, and writes reach the ledger
 only when the transaction succeeds (`FakeLedger.invoke` commits on status 200).
+Private data is kept the same way, one dict per collection, and committed with the
+transaction; this peer is a member of every collection.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from fabric_protos.peer import chaincode_event_pb2
+
+from chaincode.shim.stub import MAX_UNICODE_RUNE, ChaincodeStub
 
 OK = 200
 TIMESTAMP = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.timezone.utc)
@@ -40,11 +45,22 @@ class FakeIterator:
         self.closed = True
 
 
+def _range(state: dict[str, bytes], start: str, end: str) -> FakeIterator:
+    keys = sorted(k for k in state if (not start or k >= start) and (not end or k < end))
+    return FakeIterator([KV(k, state[k]) for k in keys])
+
+
 class FakeStub:
+    create_composite_key = staticmethod(ChaincodeStub.create_composite_key)
+    split_composite_key = staticmethod(ChaincodeStub.split_composite_key)
+
     def __init__(self, committed: dict[str, bytes], args: list[bytes], *, creator: bytes = b"",
                  transient: dict[str, bytes] | None = None, is_init: bool = False, tx_id: str = "0123456789abcdef",
-                 channel_id: str = "testchannel") -> None:
+                 channel_id: str = "testchannel", private: dict[str, dict[str, bytes]] | None = None,
+                 private_policies: dict[str, dict[str, bytes]] | None = None) -> None:
         self._committed = committed
+        self._private = private if private is not None else {}
+        self._private_policies = private_policies if private_policies is not None else {}
         self._args = args
         self._creator = creator
         self._transient = dict(transient or {})
@@ -52,6 +68,8 @@ class FakeStub:
         self.tx_id = tx_id
         self.channel_id = channel_id
         self.writes: dict[str, bytes | None] = {}  # None: deleted
+        self.private_writes: dict[str, dict[str, bytes | None]] = {}  # collection -> key -> value, None: deleted
+        self.private_policy_writes: dict[str, dict[str, bytes]] = {}
         self.event: chaincode_event_pb2.ChaincodeEvent | None = None
         self.calls: list[str] = []  # stub methods called, in order
 
@@ -92,11 +110,51 @@ class FakeStub:
         self.writes[key] = None
 
     def get_state_by_range(self, start: str, end: str) -> FakeIterator:
-        keys = sorted(k for k in self._committed if (not start or k >= start) and (not end or k < end))
-        return FakeIterator([KV(k, self._committed[k]) for k in keys])
+        return _range(self._committed, start, end)
 
     def set_event(self, name: str, payload: bytes = b"") -> None:
         self.event = chaincode_event_pb2.ChaincodeEvent(event_name=name, payload=payload, tx_id=self.tx_id)
+
+    # ----- private data: the committed values of each collection, as public reads
+
+    def get_private_data(self, collection: str, key: str) -> bytes:
+        self.calls.append(f"get_private_data {collection} {key}")
+        return self._private.get(collection, {}).get(key, b"")
+
+    def get_private_data_multiple(self, collection: str, keys: Sequence[str]) -> list[bytes]:
+        return [self.get_private_data(collection, key) for key in keys]
+
+    def get_private_data_hash(self, collection: str, key: str) -> bytes:
+        self.calls.append(f"get_private_data_hash {collection} {key}")
+        value = self._private.get(collection, {}).get(key)
+        return hashlib.sha256(value).digest() if value is not None else b""
+
+    def put_private_data(self, collection: str, key: str, value: bytes) -> None:
+        self.calls.append(f"put_private_data {collection} {key}")
+        assert isinstance(value, bytes), f"put_private_data needs bytes, got {type(value).__name__}"
+        self.private_writes.setdefault(collection, {})[key] = value
+
+    def del_private_data(self, collection: str, key: str) -> None:
+        self.calls.append(f"del_private_data {collection} {key}")
+        self.private_writes.setdefault(collection, {})[key] = None
+
+    def purge_private_data(self, collection: str, key: str) -> None:
+        self.calls.append(f"purge_private_data {collection} {key}")
+        self.private_writes.setdefault(collection, {})[key] = None
+
+    def get_private_data_by_range(self, collection: str, start: str, end: str) -> FakeIterator:
+        return _range(self._private.get(collection, {}), start, end)
+
+    def get_private_data_by_partial_composite_key(self, collection: str, object_type: str,
+                                                  attributes: Sequence[str]) -> FakeIterator:
+        prefix = self.create_composite_key(object_type, attributes)
+        return _range(self._private.get(collection, {}), prefix, prefix + MAX_UNICODE_RUNE)
+
+    def get_private_data_validation_parameter(self, collection: str, key: str) -> bytes:
+        return self._private_policies.get(collection, {}).get(key, b"")
+
+    def set_private_data_validation_parameter(self, collection: str, key: str, policy: bytes) -> None:
+        self.private_policy_writes.setdefault(collection, {})[key] = policy
 
 
 def encode(args: tuple[str | bytes, ...]) -> list[bytes]:
@@ -108,21 +166,34 @@ class FakeLedger:
     """Committed state; `invoke` runs one transaction and keeps its writes if it succeeded."""
 
     state: dict[str, bytes] = field(default_factory=dict)
+    private: dict[str, dict[str, bytes]] = field(default_factory=dict)  # collection -> key -> value
+    private_policies: dict[str, dict[str, bytes]] = field(default_factory=dict)
     last: FakeStub | None = None
 
     def stub(self, *args: str | bytes, creator: bytes = b"", transient: dict[str, bytes] | None = None,
              is_init: bool = False) -> FakeStub:
-        return FakeStub(self.state, encode(args), creator=creator, transient=transient, is_init=is_init)
+        return FakeStub(self.state, encode(args), creator=creator, transient=transient, is_init=is_init,
+                        private=self.private, private_policies=self.private_policies)
 
     def invoke(self, chaincode: Any, *args: str | bytes, creator: bytes = b"",
                transient: dict[str, bytes] | None = None, init: bool = False) -> Any:
         stub = self.stub(*args, creator=creator, transient=transient, is_init=init)
         response = chaincode.init(stub) if init else chaincode.invoke(stub)
         if response.status == OK:
-            for key, value in stub.writes.items():
-                if value is None:
-                    self.state.pop(key, None)
-                else:
-                    self.state[key] = value
+            _apply(self.state, stub.writes)
+            for collection, policies in stub.private_policy_writes.items():
+                self.private_policies.setdefault(collection, {}).update(policies)
+            for collection, writes in stub.private_writes.items():
+                _apply(self.private.setdefault(collection, {}), writes)
+                for key in (k for k, v in writes.items() if v is None):  # a deleted key loses its policy
+                    self.private_policies.get(collection, {}).pop(key, None)
         self.last = stub
         return response
+
+
+def _apply(state: dict[str, bytes], writes: dict[str, bytes | None]) -> None:
+    for key, value in writes.items():
+        if value is None:
+            state.pop(key, None)
+        else:
+            state[key] = value
