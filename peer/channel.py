@@ -5,6 +5,12 @@ commits the block with its validation codes. Validation and commit run in a work
 thread, one block at a time, so the event loop keeps serving clients meanwhile. If a
 block cannot be committed (a disk error, say), nothing is marked invalid: the loop
 logs, waits, and pulls again from the ledger's height.
+
+Private data: a block's valid transactions may have written collections this peer's
+organization is a member of. Their write sets come from the transient store (what this
+peer endorsed, or other endorsers pushed); what is not there is pulled from other member
+peers for at most `pull_timeout` seconds, and the block commits without what is still
+missing, which a background reconciler keeps asking for.
 """
 
 from __future__ import annotations
@@ -17,21 +23,34 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from fabric_protos.common import common_pb2
+from fabric_protos.peer import collection_pb2, transaction_pb2
 
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.channelconfig.genesis import config_from_block
 from consortia.delivery import HeightNotifier
+from consortia.errors import MessageError
 from consortia.msp.signing import SigningIdentity
+from consortia.protoutil.envelope import unpack_envelope
 from peer.blockpuller import BlockPuller, ClientTLS
-from peer.committer.validator import EndorsementPolicies, TxValidator
+from peer.committer.validator import EndorsementPolicies, TxValidator, ValidationResult
 from peer.endorser.simulator import TxSimulator
 from peer.ledger.kvledger import PeerLedger
+from peer.ledger.pvtcommit import CollectionRules, Received
+from peer.ledger.pvtdata import CollPvtRWSet, parse_pvt
+from peer.ledger.statedb import MissingPrivate
+from peer.ledger.transient import TransientStore
+from peer.privatedata.network import PrivateDataNetwork
 from peer.ledger.queries import LedgerQueries
 from peer.ledger.statedb import StateReader
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 2.0
+PULL_TIMEOUT = 5.0  # how long a block's commit waits for private data it lacks
+RECONCILE_SECONDS = 10.0
+VALID = transaction_pb2.VALID
+
+Wanted = list[tuple[MissingPrivate, collection_pb2.StaticCollectionConfig]]
 
 
 class PeerChannel:
@@ -44,14 +63,20 @@ class PeerChannel:
         self.notifier = HeightNotifier(ledger.height)
         self.puller = BlockPuller(self.bundle, signer, self._position, tls, max_backoff)
         self._task: asyncio.Task[None] | None = None
+        self._reconciler: asyncio.Task[None] | None = None
         self._readers: list[StateReader] = []
+        self.transient = TransientStore(ledger.folder / "transient.db")
+        self.private_network: PrivateDataNetwork | None = None  # set by the node: pushes and pulls
+        self.pull_timeout = PULL_TIMEOUT
+        self.reconcile_seconds = RECONCILE_SECONDS
         # Told the keys each committed block updated (called in the committing thread).
         self.listeners: list[Callable[[str, Iterable[tuple[str, str]]], None]] = []
 
     @classmethod
     def open(cls, folder: Path, signer: SigningIdentity, tls: ClientTLS | None = None,
-             policies: EndorsementPolicies | None = None, max_backoff: float = 5.0) -> PeerChannel:
-        return cls(PeerLedger(folder), signer, tls, policies, max_backoff)
+             policies: EndorsementPolicies | None = None, max_backoff: float = 5.0,
+             collections: CollectionRules | None = None) -> PeerChannel:
+        return cls(PeerLedger(folder, collections), signer, tls, policies, max_backoff)
 
     def _position(self) -> tuple[int, bytes]:
         return self.ledger.height, self.ledger.last_header_hash()
@@ -88,21 +113,126 @@ class PeerChannel:
             return reader.tx_location(tx_id)
 
     def commit(self, block: common_pb2.Block) -> list[int]:
-        """Validate and commit one block (in the calling thread); its validation codes."""
+        """Validate and commit one block (in the calling thread) with the private data at
+        hand, pulling none; its validation codes."""
         result = self.validator.validate(block)
-        self.ledger.commit(block, result.codes, result.updates, result.history, result.tx_ids())
+        received, _ = self._private_at_hand(block, result)
+        return self._store(block, result, received)
+
+    def _store(self, block: common_pb2.Block, result: ValidationResult, received: Received) -> list[int]:
+        valid = [(tx.index, tx.rwset) for tx in result.txs if result.codes[tx.index] == VALID and tx.rwset is not None]
+        self.ledger.commit(block, result.codes, result.updates, result.history, result.tx_ids(), valid, received)
+        self.transient.committed([tx.tx_id for tx in result.txs if tx.tx_id], self.ledger.height)
         for listener in self.listeners:
             listener(self.channel_id, result.updates.keys())
         return result.codes
 
+    # ----- private data ---------------------------------------------------------------
+
+    def _private_at_hand(self, block: common_pb2.Block, result: ValidationResult) -> tuple[dict[tuple[int, str, str], bytes], Wanted]:
+        """The write sets this peer should keep for the block's valid transactions: those in
+        the transient store, and those it lacks (with their collection configs)."""
+        number = int(block.header.number)
+        received: dict[tuple[int, str, str], bytes] = {}
+        wanted: Wanted = []
+        state = self.ledger.state()
+        for tx in result.txs:
+            if result.codes[tx.index] != VALID or tx.rwset is None:
+                continue
+            stored: list[CollPvtRWSet] | None = None
+            for ns in tx.rwset.namespaces:
+                for coll in ns.collections:
+                    if not coll.pvt_rwset_hash or not self.ledger.collections.keeps(state, ns.namespace, coll.collection):
+                        continue
+                    if stored is None:
+                        stored = [c for raw in self.transient.get(tx.tx_id) for c in _parse_or_skip(raw)]
+                    match = next((c for c in stored if (c.namespace, c.collection) == (ns.namespace, coll.collection)
+                                  and c.digest == coll.pvt_rwset_hash), None)
+                    if match is not None:
+                        received[(tx.index, ns.namespace, coll.collection)] = match.rwset
+                        continue
+                    config = self.validator.policies.collection(ns.namespace, coll.collection)
+                    if config is not None:
+                        wanted.append((MissingPrivate(number, tx.index, ns.namespace, coll.collection,
+                                                      coll.pvt_rwset_hash), config))
+        return received, wanted
+
+    async def _pull(self, wanted: Wanted, tx_ids: dict[tuple[int, int], str]) -> dict[MissingPrivate, bytes]:
+        if not wanted or self.private_network is None:
+            return {}
+        try:
+            return await asyncio.wait_for(self.private_network.pull(self.bundle, tx_ids, wanted), self.pull_timeout)
+        except TimeoutError:
+            log.warning("[%s] pulling %d private write set(s) timed out; the reconciler will retry",
+                        self.channel_id, len(wanted))
+            return {}
+
+    def private_write_set(self, tx_id: str, block: int, tx: int, namespace: str, collection: str,
+                          digest: bytes) -> bytes | None:
+        """A write set this peer holds (committed, or endorsed and not yet committed) whose
+        hash is `digest`; for another member peer that lacks it."""
+        with self.reader() as reader:
+            committed = reader.private_write_sets(block, tx).get((namespace, collection))
+        candidates = [committed] if committed is not None else []
+        candidates += [c.rwset for raw in self.transient.get(tx_id) for c in _parse_or_skip(raw)
+                       if (c.namespace, c.collection) == (namespace, collection)] if tx_id else []
+        return next((c for c in candidates if CollPvtRWSet(namespace, collection, c).digest == digest), None)
+
+    async def _reconcile(self) -> None:
+        """Keep asking member peers for the private write sets this peer lacks."""
+        while True:
+            await asyncio.sleep(self.reconcile_seconds)
+            try:
+                await self.reconcile_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("[%s] reconciling private data failed", self.channel_id)
+
+    async def reconcile_once(self) -> int:
+        """One round of reconciliation; how many missing write sets were filled."""
+        if self.private_network is None:
+            return 0
+        with self.reader() as reader:
+            missing = reader.missing_private()
+        wanted: Wanted = []
+        tx_ids: dict[tuple[int, int], str] = {}
+        for item in missing:
+            config = self.validator.policies.collection(item.namespace, item.collection)
+            if config is None:
+                continue
+            wanted.append((item, config))
+            tx_ids[(item.block, item.tx)] = _tx_id(self.ledger.blocks.get(item.block), item.tx)
+        found = await self._pull(wanted, tx_ids)
+        for item, rwset in found.items():
+            stored = await asyncio.to_thread(self.ledger.db.fill_missing, item, rwset)
+            log.info("[%s] reconciled private data of block %d tx %d (%s/%s): %d value(s)", self.channel_id,
+                     item.block, item.tx, item.namespace, item.collection, stored)
+        return len(found)
+
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"commit-{self.channel_id}")
+        self._reconciler = asyncio.create_task(self._reconcile(), name=f"reconcile-{self.channel_id}")
+
+    async def _commit_pulled(self, block: common_pb2.Block) -> list[int]:
+        """Validate, gather private data (pulling what is missing), commit."""
+        result = await asyncio.to_thread(self.validator.validate, block)
+        received, wanted = await asyncio.to_thread(self._private_at_hand, block, result)
+        if wanted:
+            tx_ids = {(m.block, m.tx): result.txs[m.tx].tx_id for m, _ in wanted}
+            pulled = await self._pull(wanted, tx_ids)
+            received.update({(m.tx, m.namespace, m.collection): rwset for m, rwset in pulled.items()})
+            if len(pulled) < len(wanted):
+                log.warning("[%s] block %d commits without %d private write set(s) this peer should keep; "
+                            "the reconciler will fetch them", self.channel_id, block.header.number,
+                            len(wanted) - len(pulled))
+        return await asyncio.to_thread(self._store, block, result, received)
 
     async def _run(self) -> None:
         while True:
             try:
                 async for block in self.puller.blocks():
-                    codes = await asyncio.to_thread(self.commit, block)
+                    codes = await self._commit_pulled(block)
                     self.notifier.advance(self.ledger.height)
                     valid = sum(1 for c in codes if c == 0)
                     log.info("[%s] committed block %d: %d of %d transactions valid",
@@ -115,12 +245,28 @@ class PeerChannel:
                 await asyncio.sleep(RETRY_SECONDS)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._reconciler):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._reconciler = None
+        self.transient.close()
         for reader in self._readers:
             reader.close()
         self._readers.clear()
         self.ledger.close()
+
+
+def _parse_or_skip(raw: bytes) -> list[CollPvtRWSet]:
+    try:
+        return parse_pvt(raw)
+    except MessageError:
+        return []
+
+
+def _tx_id(block: common_pb2.Block, index: int) -> str:
+    try:
+        return unpack_envelope(block.data.data[index]).tx_id
+    except (MessageError, IndexError):
+        return ""

@@ -13,6 +13,8 @@ from peer.blockpuller import ClientTLS
 from peer.channel import PeerChannel
 from peer.committer.validator import EndorsementPolicies, TxValidator
 from peer.ledger.kvledger import PeerLedger
+from peer.lifecycle.definitions import LedgerCollections
+from peer.privatedata.network import PrivateDataNetwork
 
 
 class ChannelManager(ChannelSet[PeerChannel]):
@@ -24,11 +26,14 @@ class ChannelManager(ChannelSet[PeerChannel]):
                  listener: Callable[[str, Iterable[tuple[str, str]]], None] | None = None) -> None:
         def open_channel(folder: Path) -> PeerChannel:
             endorsement = policies(folder.name) if policies is not None else None
-            channel = PeerChannel.open(folder, signer, tls, endorsement, max_backoff)
+            channel = PeerChannel.open(folder, signer, tls, endorsement, max_backoff,
+                                       LedgerCollections(signer.msp_id))
+            channel.private_network = self.private_network
             if listener is not None:
                 channel.listeners.append(listener)
             return channel
 
+        self.private_network: PrivateDataNetwork | None = None  # given to each channel opened
         super().__init__(data_dir, open_channel)
         self.signer = signer
 

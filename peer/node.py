@@ -22,6 +22,7 @@ from consortia.lifecycle.package import PYTHON, ChaincodePackage
 from consortia.msp.layout import load_msp, load_signing_identity
 from consortia.nodeserver import NodeServers
 from consortia.nodeserver import main as node_main
+from consortia.protos.v1 import private_data_pb2_grpc
 from consortia.protoutil.proposal import UnpackedProposal
 from peer.blockpuller import ClientTLS
 from peer.chaincode.handler import ChaincodeCallError
@@ -39,6 +40,8 @@ from peer.gateway.registry import Registry
 from peer.lifecycle.definitions import Definitions
 from peer.lifecycle.scc import Lifecycle
 from peer.lifecycle.store import PackageStore
+from peer.privatedata.network import PrivateDataNetwork
+from peer.privatedata.service import PrivateDataService
 from peer.server import ChaincodeSupportService, DeliverService, EndorserService, GatewayService
 
 log = logging.getLogger(__name__)
@@ -93,14 +96,18 @@ async def run(config: PeerNodeConfig) -> None:
 
     registry.resolve = resolve
     window = dt.timedelta(milliseconds=config.proposal_time_window) if config.proposal_time_window else None
+    connector = GrpcConnector(tls)
+    own_address = config.external_address or config.listen
+    private_network = PrivateDataNetwork(signer, connector.open, own_address)
+    channels.private_network = private_network
     endorser = Endorser(channels.get, signer, registry, definitions, window, lifecycle,
-                        load_msp(config.msp_dir, config.msp_id))
+                        load_msp(config.msp_dir, config.msp_id), private_network)
     servers = NodeServers(config, channels)
     servers.add(DeliverService(channels, servers.window).handler())
     peer_pb2_grpc.add_EndorserServicer_to_server(EndorserService(endorser), servers.main)
-    connector = GrpcConnector(tls)
-    registry_of_peers = Registry(config.msp_id, config.external_address or config.listen, LocalEndorser(endorser),
-                                 connector)
+    private_data_pb2_grpc.add_PrivateDataServicer_to_server(
+        PrivateDataService(channels.get, definitions.collection, config.msp_id), servers.main)
+    registry_of_peers = Registry(config.msp_id, own_address, LocalEndorser(endorser), connector)
     options = GatewayOptions(config.gateway.endorsement_timeout / 1000, config.gateway.broadcast_timeout / 1000)
     gateway = Gateway(channels.get, registry_of_peers, definitions.policies, options)
     gateway_pb2_grpc.add_GatewayServicer_to_server(GatewayService(gateway, CommitFinder(channels.get)), servers.main)

@@ -24,7 +24,8 @@ from fabric_protos.peer import collection_pb2, policy_pb2
 
 from consortia.errors import PolicyError, PolicySyntaxError
 from consortia.lifecycle.definition import DefinitionError
-from consortia.policy import OutOf, SignatureRule, from_envelope, parse_signature_policy, principals_of, to_envelope
+from consortia.msp.identity import Role
+from consortia.policy import OutOf, Principal, SignatureRule, from_envelope, parse_signature_policy, principals_of, to_envelope
 
 IMPLICIT_PREFIX = "_implicit_org_"
 _NAME = re.compile(r"^[A-Za-z0-9-]+[A-Za-z0-9_-]*$")
@@ -233,3 +234,26 @@ def describe(package: collection_pb2.CollectionConfigPackage) -> list[dict[str, 
                 else {"signaturePolicy": str(from_envelope(policy.signature_policy))})
         described.append(entry)
     return described
+
+
+def implicit_config(msp_id: str) -> collection_pb2.StaticCollectionConfig:
+    """An org's implicit collection, as Fabric makes it: the org alone is a member, its data
+    is kept for ever, and an endorser needs no other peer to accept it."""
+    return collection_pb2.StaticCollectionConfig(
+        name=implicit_collection(msp_id),
+        member_orgs_policy=collection_pb2.CollectionPolicyConfig(
+            signature_policy=to_envelope(OutOf(1, (Principal(msp_id, Role.MEMBER),)))),
+        required_peer_count=0, maximum_peer_count=1, block_to_live=0,
+    )
+
+
+def find_config(package: collection_pb2.CollectionConfigPackage | None,
+                name: str) -> collection_pb2.StaticCollectionConfig | None:
+    """The collection `name` of a definition's package, or the implicit collection it names."""
+    if name.startswith(IMPLICIT_PREFIX):
+        msp_id = name[len(IMPLICIT_PREFIX):]
+        return implicit_config(msp_id) if msp_id else None
+    for config in (package.config if package is not None else ()):
+        if config.HasField("static_collection_config") and config.static_collection_config.name == name:
+            return config.static_collection_config
+    return None

@@ -6,8 +6,8 @@ transaction's simulation, until the chaincode reports COMPLETED (or ERROR). Requ
 many transactions interleave on the stream; each is matched to its transaction by
 channel and transaction id.
 
-Private data requests are refused with a clear message until collections exist.
-Another chaincode may be invoked: on the same channel it shares the transaction's
+A request naming a collection works on private data, as the transaction's
+`CollectionAccess` allows. Another chaincode may be invoked: on the same channel it shares the transaction's
 simulation (its writes count), on another channel it only reads.
 """
 
@@ -26,6 +26,7 @@ from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2, proposal_pb2
 from google.protobuf.message import DecodeError
 
 from consortia.errors import ConsortiaError
+from peer.chaincode.collections import CollectionAccess
 from peer.endorser.simulator import RangeScan, TxSimulator
 from peer.ledger.queries import KV
 
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 
 Message: TypeAlias = chaincode_shim_pb2.ChaincodeMessage
 BATCH = 100  # results per QueryResponse, as Fabric's default
-NO_PRIVATE_DATA = "private data collections are not supported yet"
 
 
 class ChaincodeCallError(ConsortiaError):
@@ -57,6 +57,7 @@ class TxContext:
     simulator: TxSimulator
     signed_proposal: proposal_pb2.SignedProposal
     read_only: bool = False
+    access: CollectionAccess | None = None  # None: no private data (another channel's chaincode)
     queries: dict[str, RangeScan | Iterator[bytes]] = field(default_factory=dict)
     done: asyncio.Future[Message] | None = None
 
@@ -217,67 +218,80 @@ class PeerChaincodeHandler:
         shim = chaincode_shim_pb2
         if kind == Message.GET_STATE:
             request = shim.GetState.FromString(message.payload)
-            _no_collection(request.collection)
-            return sim.get_state(ns, request.key) or b""
+            return self._get(context, request.collection, request.key) or b""
         if kind == Message.GET_STATE_MULTIPLE:
             multiple = shim.GetStateMultiple.FromString(message.payload)
-            _no_collection(multiple.collection)
-            values = [sim.get_state(ns, k) or b"" for k in multiple.keys]
+            values = [self._get(context, multiple.collection, k) or b"" for k in multiple.keys]
             return bytes(shim.GetStateMultipleResult(values=values).SerializeToString())
         if kind == Message.PUT_STATE:
             put = shim.PutState.FromString(message.payload)
-            _no_collection(put.collection)
-            self._writable(context)
-            sim.set_state(ns, _key(put.key), put.value)
+            self._put(context, put.collection, _key(put.key), put.value)
             return b""
         if kind == Message.DEL_STATE:
             delete = shim.DelState.FromString(message.payload)
-            _no_collection(delete.collection)
-            self._writable(context)
-            sim.delete_state(ns, _key(delete.key))
+            self._put(context, delete.collection, _key(delete.key), None)
+            return b""
+        if kind == Message.PURGE_PRIVATE_DATA:
+            purge = shim.DelState.FromString(message.payload)
+            if not purge.collection:
+                raise ChaincodeCallError("purging private data needs a collection")
+            self._writable(context, purge.collection)
+            sim.purge_private(ns, purge.collection, _key(purge.key))
             return b""
         if kind == Message.WRITE_BATCH_STATE:
-            self._writable(context)
             for record in shim.WriteBatchState.FromString(message.payload).rec:
-                _no_collection(record.collection)
                 if record.type == shim.WriteRecord.PUT_STATE:
-                    sim.set_state(ns, _key(record.key), record.value)
+                    self._put(context, record.collection, _key(record.key), record.value)
                 elif record.type == shim.WriteRecord.DEL_STATE:
-                    sim.delete_state(ns, _key(record.key))
+                    self._put(context, record.collection, _key(record.key), None)
                 elif record.type == shim.WriteRecord.PUT_STATE_METADATA:
-                    sim.set_state_metadata(ns, _key(record.key), record.metadata.metakey, record.metadata.value)
+                    self._put_metadata(context, record.collection, _key(record.key), record.metadata)
+                elif record.type == shim.WriteRecord.PURGE_PRIVATE_DATA and record.collection:
+                    self._writable(context, record.collection)
+                    sim.purge_private(ns, record.collection, _key(record.key))
                 else:
                     raise ChaincodeCallError(f"write batch record type {record.type} is not supported")
             return b""
+        if kind == Message.GET_PRIVATE_DATA_HASH:
+            request = shim.GetState.FromString(message.payload)
+            self._collection(context, request.collection).config(ns, request.collection)
+            return sim.get_private_hash(ns, request.collection, request.key) or b""
         if kind == Message.GET_STATE_METADATA:
             get_meta = shim.GetStateMetadata.FromString(message.payload)
-            _no_collection(get_meta.collection)
-            entries = sim.get_state_metadata(ns, get_meta.key)
+            if get_meta.collection:
+                self._collection(context, get_meta.collection).config(ns, get_meta.collection)
+                entries = sim.get_private_metadata(ns, get_meta.collection, get_meta.key)
+            else:
+                entries = sim.get_state_metadata(ns, get_meta.key)
             return bytes(shim.StateMetadataResult(
                 entries=[shim.StateMetadata(metakey=k, value=entries[k]) for k in sorted(entries)]
             ).SerializeToString())
         if kind == Message.PUT_STATE_METADATA:
             put_meta = shim.PutStateMetadata.FromString(message.payload)
-            _no_collection(put_meta.collection)
-            self._writable(context)
-            sim.set_state_metadata(ns, _key(put_meta.key), put_meta.metadata.metakey, put_meta.metadata.value)
+            self._put_metadata(context, put_meta.collection, _key(put_meta.key), put_meta.metadata)
             return b""
         if kind == Message.GET_STATE_BY_RANGE:
             by_range = shim.GetStateByRange.FromString(message.payload)
-            _no_collection(by_range.collection)
             paging = shim.QueryMetadata.FromString(by_range.metadata) if by_range.metadata else None
+            if by_range.collection:
+                self._private_query(context, by_range.collection, paging)
+                in_range = sim.private_range(ns, by_range.collection, by_range.startKey, by_range.endKey)
+                return self._first_batch(context, (_kv_bytes(ns, kv) for kv in in_range))
             if paging is not None and paging.pageSize > 0:
                 page = sim.range_page(ns, by_range.startKey, by_range.endKey, paging.pageSize, paging.bookmark)
                 return _page_response(ns, page.items, page.bookmark)
             return self._first_batch(context, sim.range_scan(ns, by_range.startKey, by_range.endKey))
         if kind == Message.GET_QUERY_RESULT:
             rich = shim.GetQueryResult.FromString(message.payload)
-            _no_collection(rich.collection)
             paging = shim.QueryMetadata.FromString(rich.metadata) if rich.metadata else None
-            if paging is not None and paging.pageSize > 0:
+            if rich.collection:
+                self._private_query(context, rich.collection, paging)
+                page = sim.private_query(ns, rich.collection, rich.query)
+            elif paging is not None and paging.pageSize > 0:
                 page = sim.query(ns, rich.query, paging.pageSize, paging.bookmark)
                 return _page_response(ns, page.items, page.bookmark)
-            page = sim.query(ns, rich.query)
+            else:
+                page = sim.query(ns, rich.query)
             return self._first_batch(context, iter([_kv_bytes(ns, kv) for kv in page.items]))
         if kind == Message.GET_HISTORY_FOR_KEY:
             history = shim.GetHistoryForKey.FromString(message.payload)
@@ -292,15 +306,55 @@ class PeerChaincodeHandler:
             if isinstance(scan, RangeScan):
                 scan.close()
             return bytes(shim.QueryResponse(has_more=False, id=query_id).SerializeToString())
-        if kind in (Message.GET_PRIVATE_DATA_HASH, Message.PURGE_PRIVATE_DATA):
-            raise ChaincodeCallError(NO_PRIVATE_DATA)
         raise ChaincodeCallError(f"message type {Message.Type.Name(kind)} is not supported")
 
+    # ----- public state or a collection -------------------------------------------------
+
     @staticmethod
-    def _writable(context: TxContext) -> None:
+    def _collection(context: TxContext, collection: str) -> CollectionAccess:
+        if context.access is None:
+            raise ChaincodeCallError(f"chaincode {context.namespace} cannot use private data on channel "
+                                     f"{context.channel_id} from another channel (collection {collection!r})")
+        return context.access
+
+    def _get(self, context: TxContext, collection: str, key: str) -> bytes | None:
+        if not collection:
+            return context.simulator.get_state(context.namespace, key)
+        self._collection(context, collection).check_read(context.namespace, collection)
+        return context.simulator.get_private(context.namespace, collection, key)
+
+    def _put(self, context: TxContext, collection: str, key: str, value: bytes | None) -> None:
+        sim, ns = context.simulator, context.namespace
+        self._writable(context, collection)
+        if not collection and value is not None:
+            sim.set_state(ns, key, value)
+        elif not collection:
+            sim.delete_state(ns, key)
+        elif value is not None:
+            sim.set_private(ns, collection, key, value)
+        else:
+            sim.delete_private(ns, collection, key)
+
+    def _put_metadata(self, context: TxContext, collection: str, key: str,
+                      entry: chaincode_shim_pb2.StateMetadata) -> None:
+        self._writable(context, collection)
+        if collection:
+            context.simulator.set_private_metadata(context.namespace, collection, key, entry.metakey, entry.value)
+        else:
+            context.simulator.set_state_metadata(context.namespace, key, entry.metakey, entry.value)
+
+    def _private_query(self, context: TxContext, collection: str,
+                       paging: chaincode_shim_pb2.QueryMetadata | None) -> None:
+        if paging is not None and paging.pageSize > 0:
+            raise ChaincodeCallError("pagination is not supported for private data queries (as in Fabric)")
+        self._collection(context, collection).check_read(context.namespace, collection)
+
+    def _writable(self, context: TxContext, collection: str = "") -> None:
         if context.read_only:
             raise ChaincodeCallError(f"chaincode {context.namespace} was invoked on channel {context.channel_id} "
                                      "from another channel: it can only read there")
+        if collection:
+            self._collection(context, collection).check_write(context.namespace, collection)
 
     def _first_batch(self, context: TxContext, source: RangeScan | Iterator[bytes]) -> bytes:
         query_id = str(next(self._ids))
@@ -330,11 +384,6 @@ class PeerChaincodeHandler:
 def _expire(done: asyncio.Future[Message]) -> None:
     if not done.done():
         done.set_exception(TimeoutError())
-
-
-def _no_collection(collection: str) -> None:
-    if collection:
-        raise ChaincodeCallError(f"{NO_PRIVATE_DATA} (collection {collection!r})")
 
 
 def _key(key: str) -> str:

@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager
 
 from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2, proposal_response_pb2
 
+from peer.chaincode.collections import CollectionAccess
 from peer.chaincode.handler import ChaincodeCallError, Message, PeerChaincodeHandler, TxContext
 from peer.endorser.simulator import TxSimulator
 
@@ -109,10 +110,11 @@ class ChaincodeRegistry:
         signed_proposal: proposal_pb2.SignedProposal,
         simulator: TxSimulator,
         chaincode_id: str | None = None,
+        access: CollectionAccess | None = None,
     ) -> tuple[proposal_response_pb2.Response, chaincode_event_pb2.ChaincodeEvent | None]:
         """Run a transaction of chaincode `name` on the process `chaincode_id` (default:
         `name`); the chaincode's response and event. ChaincodeCallError if it fails to run."""
-        context = TxContext(channel_id, tx_id, name, simulator, signed_proposal)
+        context = TxContext(channel_id, tx_id, name, simulator, signed_proposal, access=access)
         kind = Message.INIT if spec_input.is_init else Message.TRANSACTION
         handler = await self._handler(chaincode_id or name)
         message = await handler.execute(context, kind, spec_input, self.timeout)
@@ -135,7 +137,7 @@ class ChaincodeRegistry:
         handler = await self._handler(self.resolve(channel, target))
         if channel == caller.channel_id:
             context = TxContext(channel, caller.tx_id, target, caller.simulator, caller.signed_proposal,
-                                read_only=caller.read_only)
+                                read_only=caller.read_only, access=caller.access)
             return await handler.execute(context, Message.TRANSACTION, spec_input, self.timeout)
         if self._other_channel is None:
             raise ChaincodeCallError(f"cannot reach channel {channel} from here")

@@ -13,10 +13,13 @@ Two passes, as in Fabric. The first looks at each transaction alone (in block or
     one action, matching proposal hash ........... INVALID_ENDORSER_TRANSACTION
     response payload and chaincode action ........ BAD_RESPONSE_PAYLOAD / INVALID_CHAINCODE
     read-write set decodes ....................... BAD_RWSET
-    no writes to system namespaces, no private data yet  ILLEGAL_WRITESET / INVALID_WRITESET
+    no writes to system namespaces ............... ILLEGAL_WRITESET
     tx id not in the ledger ...................... DUPLICATE_TXID
+    every collection used is defined for its chaincode (or is the implicit collection of
+    a channel org) ............................... ENDORSEMENT_POLICY_FAILURE
     endorsements satisfy, for every namespace written (and the one invoked), the key-level
-    policy of each written key or else the chaincode's policy ... ENDORSEMENT_POLICY_FAILURE
+    policy of each written key or else the chaincode's policy (the collection's, for a
+    private key of a collection that has one) .... ENDORSEMENT_POLICY_FAILURE
     tx id not taken by an earlier transaction of the block that passed all of the above
                                                    DUPLICATE_TXID
 
@@ -26,7 +29,8 @@ of its own for it; BAD_CREATOR_SIGNATURE is the closest.)
 
 The second pass, again in block order, checks what the remaining valid transactions
 read against committed state plus the writes of the valid transactions before them:
-MVCC_READ_CONFLICT for a changed key, PHANTOM_READ_CONFLICT for a changed range.
+MVCC_READ_CONFLICT for a changed key (public, or the hash of a private one),
+PHANTOM_READ_CONFLICT for a changed range.
 
 Outcomes depend only on the block, the committed state and the channel config.
 """
@@ -39,14 +43,15 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from fabric_protos.common import common_pb2
-from fabric_protos.peer import proposal_pb2, proposal_response_pb2, transaction_pb2
+from fabric_protos.peer import collection_pb2, proposal_pb2, proposal_response_pb2, transaction_pb2
 
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.errors import IdentityError, MessageError, PolicyError, SignatureError
 from consortia.msp.identity import Identity
 from consortia.msp.signing import verify_signature
 from consortia.policy import SignatureRule, signature_policy_from_bytes
-from consortia.lifecycle.definition import LIFECYCLE
+from consortia.lifecycle.collections import find_config, member_msp_ids
+from consortia.lifecycle.definition import LIFECYCLE, DefinitionError, endorsement_rule
 from consortia.policy.paths import APPLICATION_ENDORSEMENT, APPLICATION_WRITERS
 from consortia.protoutil.envelope import decode
 from consortia.protoutil.proposal import proposal_hash
@@ -63,7 +68,7 @@ from peer.ledger.rwset import (
     parse_rwset,
 )
 from peer.ledger.statedb import StateReader, StateUpdate
-from peer.ledger.updates import History, apply_rwset
+from peer.ledger.updates import History, apply_rwset, state_namespaces
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +82,20 @@ class EndorsementPolicies(Protocol):
         """A signature rule, or the path of a channel policy such as /Channel/Application/Endorsement."""
         ...
 
+    def collection(self, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
+        """The chaincode's collection `name` (implicit ones included), None if it has none."""
+        ...
+
 
 class ChannelDefaultPolicies:
-    """Until chaincode definitions exist, every namespace uses the channel's Endorsement policy."""
+    """Until chaincode definitions exist, every namespace uses the channel's Endorsement
+    policy, and has only the implicit collections."""
 
     def policy_for(self, namespace: str) -> SignatureRule | str:
         return APPLICATION_ENDORSEMENT
+
+    def collection(self, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
+        return find_config(None, name)
 
 
 @dataclass
@@ -157,7 +170,8 @@ class TxValidator:
                 continue
             rwset = txs[index].rwset
             assert rwset is not None
-            updated_vps.update((ns.namespace, m.key) for ns in rwset.namespaces for m in ns.metadata_writes)
+            updated_vps.update((part.namespace, m.key) for ns in rwset.namespaces for part in state_namespaces(ns)
+                               for m in part.metadata_writes)
         self._mark_block_duplicates(codes, txs)
         self._check_reads(number, result)
         for tx, code in zip(txs, codes):
@@ -246,8 +260,8 @@ class TxValidator:
         except MessageError as exc:
             raise _Invalid(Code.BAD_RWSET, str(exc)) from exc
         for ns in rwset.namespaces:
-            if ns.collections:
-                raise _Invalid(Code.INVALID_WRITESET, f"private data collections are not supported yet ({ns.namespace})")
+            if ns.namespace.startswith("_") and ns.collections and ns.namespace != LIFECYCLE:
+                raise _Invalid(Code.ILLEGAL_WRITESET, f"system namespace {ns.namespace} has no collections")
             if ns.namespace.startswith("_") and ns.written_keys and ns.namespace != info.chaincode:
                 raise _Invalid(Code.ILLEGAL_WRITESET, f"transaction of {info.chaincode} writes to system namespace {ns.namespace}")
         info.rwset = rwset
@@ -307,15 +321,35 @@ class TxValidator:
             self._vp_rules[vp] = rule
         return rule
 
+    def _collection_policy(self, namespace: str, name: str) -> SignatureRule | str | None:
+        """The collection's own endorsement policy, if it has one; _Invalid if the
+        collection does not exist for the chaincode."""
+        config = self.policies.collection(namespace, name)
+        if config is None:
+            raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE, f"collection {name} is not defined for chaincode {namespace}")
+        if not member_msp_ids(config) <= set(self.bundle.application_msp_ids):
+            raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
+                           f"collection {name} of {namespace} belongs to an organization not on the channel")
+        if not config.HasField("endorsement_policy"):
+            return None
+        try:
+            return endorsement_rule(config.endorsement_policy.SerializeToString())
+        except DefinitionError as exc:
+            raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE, f"collection {name} of {namespace}: {exc}") from exc
+
     def _check_endorsements(self, info: TxInfo, endorsers: list[Identity], updated_vps: set[tuple[str, str]]) -> None:
         rwset = info.rwset
         assert rwset is not None
         for ns in rwset.namespaces:
-            for key in ns.written_keys:
-                if (ns.namespace, key) in updated_vps:
-                    raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
-                                   f"the policy of key {key!r} in {ns.namespace} changed earlier in this block")
-        for needed in required_policies(rwset, info.chaincode, self.policies.policy_for, self._key_policy):
+            for coll in ns.collections:
+                self._collection_policy(ns.namespace, coll.collection)  # it must exist, even only read
+            for part in state_namespaces(ns):
+                for key in part.written_keys:
+                    if (part.namespace, key) in updated_vps:
+                        raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
+                                       f"the policy of key {key!r} in {part.namespace} changed earlier in this block")
+        for needed in required_policies(rwset, info.chaincode, self.policies.policy_for, self._key_policy,
+                                        self._collection_policy):
             if not self._satisfied(needed.policy, endorsers):
                 raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
                                f"{needed.description} is not satisfied by {len(endorsers)} valid endorsement(s)")
@@ -327,16 +361,17 @@ class TxValidator:
         for info in result.txs:
             if result.codes[info.index] != Code.VALID or info.rwset is None:
                 continue
+            parts = [part for ns in info.rwset.namespaces for part in state_namespaces(ns)]
             try:
-                for ns in info.rwset.namespaces:
-                    view.check_reads(ns)
+                for part in parts:
+                    view.check_reads(part)
             except _Invalid as invalid:
                 result.codes[info.index] = invalid.code
                 info.reason = str(invalid)
                 continue
             version = Version(number, info.index)
-            for ns in info.rwset.namespaces:
-                view.apply(ns, version, result.history)
+            for part in parts:
+                view.apply(part, version, result.history)
 
 
 class _BlockView:

@@ -12,7 +12,9 @@ itself. A proposal without a channel may only call `_lifecycle`'s functions of t
 itself (install and its queries), and only an admin of the peer's org may send it. A chaincode response of status 400 or more is returned
 without endorsement (from 500 on, as Fabric does, with the unsigned payload, which
 tells a gateway that the chaincode itself failed); otherwise the read-write set, event
-and response are signed into the proposal response.
+and response are signed into the proposal response. A proposal that wrote private data
+is endorsed only once its write sets are in this peer's transient store and as many
+member peers as each collection's requiredPeerCount accepted them.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, proposal_pb2, proposal_response_pb2
+from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, collection_pb2, proposal_pb2, proposal_response_pb2
 
 from consortia.errors import ConsortiaError, IdentityError, MessageError, SignatureError
 from consortia.lifecycle.definition import LIFECYCLE, LOCAL_FUNCTIONS
@@ -38,12 +40,15 @@ from consortia.protoutil.response import (
     endorsement_signed_data,
     response_payload,
 )
+from peer.chaincode.collections import CollectionAccess
 from peer.chaincode.handler import ChaincodeCallError
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.channel import PeerChannel
 from peer.endorser.simulator import SimulationError, TxSimulator
 from peer.lifecycle.definitions import Route
+from peer.ledger.pvtdata import CollPvtRWSet, encode_pvt
 from peer.lifecycle.scc import ChannelCall, Lifecycle, LifecycleError
+from peer.privatedata.network import DisseminationError, PrivateDataNetwork
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,9 @@ class Definitions(Protocol):
     """Which chaincodes are defined on a channel: version, and the process that runs them."""
 
     def route(self, channel_id: str, chaincode: str) -> Route | None: ...
+
+    def collection(self, channel_id: str, namespace: str,
+                   name: str) -> collection_pb2.StaticCollectionConfig | None: ...
 
 
 # Where a chaincode records that it was initialized (as Fabric does, in its own namespace).
@@ -74,8 +82,10 @@ def refusal(status: int, message: str) -> proposal_response_pb2.ProposalResponse
 class Endorser:
     def __init__(self, channels: Callable[[str], PeerChannel | None], signer: SigningIdentity,
                  registry: ChaincodeRegistry, definitions: Definitions, time_window: dt.timedelta | None,
-                 lifecycle: Lifecycle | None = None, local_msp: MSP | None = None) -> None:
+                 lifecycle: Lifecycle | None = None, local_msp: MSP | None = None,
+                 private_network: PrivateDataNetwork | None = None) -> None:
         self.channels = channels
+        self.private_network = private_network
         self.signer = signer
         self.registry = registry
         self.definitions = definitions
@@ -198,9 +208,11 @@ class Endorser:
                 simulator.set_state(name, INITIALIZED_KEY, route.version.encode())
         elif spec_input.is_init and route.sequence:
             raise Refused(f"chaincode {name} does not require initialization, but was called as init", 400)
+        access = CollectionAccess(self.signer.msp_id, creator.msp_id,
+                                  lambda ns, coll: self.definitions.collection(proposal.channel_id, ns, coll))
         try:
             return await self.registry.execute(proposal.channel_id, name, proposal.tx_id, spec_input,
-                                               proposal.signed, simulator, route.handler)
+                                               proposal.signed, simulator, route.handler, access)
         except ChaincodeCallError as exc:
             raise Refused(str(exc)) from exc
 
@@ -226,10 +238,34 @@ class Endorser:
                 results = simulator.results()
             except SimulationError as exc:
                 raise Refused(str(exc)) from exc
+            private = simulator.private_results()
+        if private:
+            await self._keep_private(proposal, channel, private)
         endorsed = create_proposal_response(
             proposal, results=results, response=response, event=event, chaincode_id=chaincode_id, endorser=self.signer,
         )
         if self._key_matches_certificate:
             channel.bundle.msp_manager.record_own_signature(endorsement_signed_data(endorsed.payload, endorsed.endorsement))
         return endorsed
+
+    async def _keep_private(self, proposal: UnpackedProposal, channel: PeerChannel, private: list[CollPvtRWSet]) -> None:
+        """Store the proposal's private write sets and disseminate them; Refused if too few
+        member peers accepted them."""
+        height = channel.height
+        channel.transient.put(proposal.tx_id, height, encode_pvt(private))
+        sets = []
+        for pvt in private:
+            config = self.definitions.collection(proposal.channel_id, pvt.namespace, pvt.collection)
+            if config is None:  # the handler let no write through to an unknown collection
+                raise Refused(f"collection {pvt.collection} is not defined for chaincode {pvt.namespace}")
+            sets.append((pvt, config))
+        if self.private_network is None:
+            needy = [f"{p.namespace}/{p.collection}" for p, c in sets if c.required_peer_count > 0]
+            if needy:
+                raise Refused(f"failed to distribute private data of {', '.join(needy)}: this peer cannot reach others")
+            return
+        try:
+            await self.private_network.disseminate(channel.bundle, proposal.tx_id, height, sets)
+        except DisseminationError as exc:
+            raise Refused(str(exc)) from exc
 

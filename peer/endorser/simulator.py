@@ -9,10 +9,17 @@ not read its own writes, and a transaction that ran a paginated query may not wr
 
 `results()` gives the TxReadWriteSet with namespaces and keys sorted, so that every
 endorser of the same proposal produces the same bytes.
+
+Private data (see `peer.ledger.pvtdata`): reads of a collection record the version of
+the key's hash; writes go to the collection's private write set (`private_results()`),
+whose hash and the hashes of its keys and values are all the read-write set carries.
+Range and rich queries on a collection are not recorded (Fabric does not re-check
+them at validation).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -20,6 +27,8 @@ from fabric_protos.ledger.rwset import rwset_pb2
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 
 from consortia.errors import ConsortiaError
+from peer.ledger import pvtdata
+from peer.ledger.pvtdata import CollPvtRWSet
 from peer.ledger.queries import KV, LedgerQueries, Page
 from peer.ledger.rwset import Version
 from peer.ledger.statedb import StateReader
@@ -30,11 +39,56 @@ class SimulationError(ConsortiaError):
 
 
 @dataclass
+class _Collection:
+    reads: dict[str, Version | None] = field(default_factory=dict)  # by plain key
+    writes: dict[str, bytes | None] = field(default_factory=dict)
+    purges: set[str] = field(default_factory=set)
+    metadata: dict[str, dict[str, bytes]] = field(default_factory=dict)
+
+    def pvt_rwset(self) -> bytes:
+        """The private write set: plain keys and values, which only member peers receive."""
+        return bytes(kv_rwset_pb2.KVRWSet(
+            writes=[kv_rwset_pb2.KVWrite(key=k, is_delete=v is None, value=v or b"") for k, v in sorted(self.writes.items())],
+            metadata_writes=_metadata_writes(self.metadata),
+        ).SerializeToString())
+
+    def hashed(self, name: str, pvt_hash: bytes) -> rwset_pb2.CollectionHashedReadWriteSet:
+        hashed = kv_rwset_pb2.HashedRWSet(
+            hashed_reads=[
+                kv_rwset_pb2.KVReadHash(key_hash=pvtdata.key_hash(k)) if v is None else
+                kv_rwset_pb2.KVReadHash(key_hash=pvtdata.key_hash(k),
+                                        version=kv_rwset_pb2.Version(block_num=v.block, tx_num=v.tx))
+                for k, v in sorted(self.reads.items())
+            ],
+            hashed_writes=[
+                kv_rwset_pb2.KVWriteHash(key_hash=pvtdata.key_hash(k), is_delete=v is None,
+                                         value_hash=b"" if v is None else pvtdata.value_hash(v), is_purge=k in self.purges)
+                for k, v in sorted(self.writes.items())
+            ],
+            metadata_writes=[
+                kv_rwset_pb2.KVMetadataWriteHash(key_hash=pvtdata.key_hash(k), entries=[
+                    kv_rwset_pb2.KVMetadataEntry(name=n, value=e[n]) for n in sorted(e)])
+                for k, e in sorted(self.metadata.items())
+            ],
+        )
+        return rwset_pb2.CollectionHashedReadWriteSet(collection_name=name, hashed_rwset=hashed.SerializeToString(),
+                                                      pvt_rwset_hash=pvt_hash)
+
+    @property
+    def wrote(self) -> bool:
+        return bool(self.writes or self.metadata)
+
+
+@dataclass
 class _Namespace:
     reads: dict[str, Version | None] = field(default_factory=dict)
     writes: dict[str, bytes | None] = field(default_factory=dict)
     metadata: dict[str, dict[str, bytes]] = field(default_factory=dict)
     ranges: list[kv_rwset_pb2.RangeQueryInfo] = field(default_factory=list)
+    collections: dict[str, _Collection] = field(default_factory=dict)
+
+    def wrote(self) -> bool:
+        return bool(self.writes or self.metadata) or any(c.wrote for c in self.collections.values())
 
 
 class RangeScan:
@@ -128,6 +182,85 @@ class TxSimulator:
         entries[name] = value
         self._ns(ns).metadata[key] = entries
 
+    # ----- private data ---------------------------------------------------------------
+
+    def _coll(self, ns: str, collection: str) -> _Collection:
+        return self._ns(ns).collections.setdefault(collection, _Collection())
+
+    def _read_hash(self, ns: str, collection: str, key: str) -> tuple[Version | None, bytes | None, dict[str, bytes]]:
+        """The key's hash as committed (recorded as read): version, value hash, metadata."""
+        current = self.state.get(pvtdata.hashed_ns(ns, collection), pvtdata.key_hash(key).hex())
+        record = self._coll(ns, collection).reads
+        version = None if current is None else current.version
+        record.setdefault(key, version)
+        if current is None:
+            return None, None, {}
+        return version, current.value, current.metadata_entries()
+
+    def get_private(self, ns: str, collection: str, key: str) -> bytes | None:
+        """The committed private value (this peer must keep the collection's data)."""
+        version, _, _ = self._read_hash(ns, collection, key)
+        if version is None:
+            return None
+        held = self.state.get(pvtdata.private_ns(ns, collection), key)
+        if held is None or held.version != version:
+            raise SimulationError(
+                f"private data matching public hash version is not available on this peer: key {key!r} of "
+                f"collection {collection} of {ns} is at block {version.block} tx {version.tx}, this peer holds "
+                + ("no value" if held is None else f"block {held.version.block} tx {held.version.tx}")
+                + " (it may not have received it yet)")
+        return held.value
+
+    def get_private_hash(self, ns: str, collection: str, key: str) -> bytes | None:
+        """SHA-256 of the committed value: every peer of the channel has it."""
+        return self._read_hash(ns, collection, key)[1]
+
+    def get_private_metadata(self, ns: str, collection: str, key: str) -> dict[str, bytes]:
+        return self._read_hash(ns, collection, key)[2]
+
+    def set_private(self, ns: str, collection: str, key: str, value: bytes) -> None:
+        self._check_writable()
+        coll = self._coll(ns, collection)
+        coll.writes[key] = value
+        coll.purges.discard(key)
+
+    def delete_private(self, ns: str, collection: str, key: str) -> None:
+        self._check_writable()
+        coll = self._coll(ns, collection)
+        coll.writes[key] = None
+        coll.purges.discard(key)
+
+    def purge_private(self, ns: str, collection: str, key: str) -> None:
+        """Delete the key and, at commit, every value it ever had on every member peer."""
+        self._check_writable()
+        coll = self._coll(ns, collection)
+        coll.writes[key] = None
+        coll.purges.add(key)
+
+    def set_private_metadata(self, ns: str, collection: str, key: str, name: str, value: bytes) -> None:
+        self._check_writable()
+        coll = self._coll(ns, collection)
+        entries = coll.metadata.get(key)
+        if entries is None:
+            entries = dict(self.get_private_metadata(ns, collection, key))
+        entries[name] = value
+        coll.metadata[key] = entries
+
+    def private_range(self, ns: str, collection: str, start: str, end: str) -> Iterator[KV]:
+        return self.queries.range(pvtdata.private_ns(ns, collection), start, end)
+
+    def private_query(self, ns: str, collection: str, text: str) -> Page:
+        return self.queries.query(pvtdata.private_ns(ns, collection), text)
+
+    def private_results(self) -> list[CollPvtRWSet]:
+        """The private write set of each collection written, for the transient store and
+        the member peers (never for the block)."""
+        return [CollPvtRWSet(name, cname, coll.pvt_rwset())
+                for name, ns in sorted(self._namespaces.items())
+                for cname, coll in sorted(ns.collections.items()) if coll.wrote]
+
+    # ----- queries --------------------------------------------------------------------
+
     def range_scan(self, ns: str, start: str, end: str) -> RangeScan:
         scan = RangeScan(self, ns, start, end)
         self._scans.append(scan)
@@ -144,7 +277,7 @@ class TxSimulator:
         return self.queries.query(ns, text, page_size, bookmark)
 
     def _mark_paginated(self) -> None:
-        if any(ns.writes or ns.metadata for ns in self._namespaces.values()):
+        if any(ns.wrote() for ns in self._namespaces.values()):
             raise SimulationError("a transaction that wrote cannot run a paginated query (as in Fabric)")
         self._paginated = True
 
@@ -164,13 +297,16 @@ class TxSimulator:
                 range_queries_info=ns.ranges,
                 writes=[kv_rwset_pb2.KVWrite(key=k, is_delete=v is None, value=v or b"")
                         for k, v in sorted(ns.writes.items())],
-                metadata_writes=[
-                    kv_rwset_pb2.KVMetadataWrite(key=k, entries=[
-                        kv_rwset_pb2.KVMetadataEntry(name=n, value=e[n]) for n in sorted(e)
-                    ])
-                    for k, e in sorted(ns.metadata.items())
-                ],
+                metadata_writes=_metadata_writes(ns.metadata),
             )
-            ns_sets.append(rwset_pb2.NsReadWriteSet(namespace=name, rwset=kv.SerializeToString()))
+            hashed = [coll.hashed(cname, hashlib.sha256(coll.pvt_rwset()).digest() if coll.wrote else b"")
+                      for cname, coll in sorted(ns.collections.items())]
+            ns_sets.append(rwset_pb2.NsReadWriteSet(namespace=name, rwset=kv.SerializeToString(),
+                                                    collection_hashed_rwset=hashed))
         return bytes(rwset_pb2.TxReadWriteSet(data_model=rwset_pb2.TxReadWriteSet.KV, ns_rwset=ns_sets).SerializeToString())
 
+
+
+def _metadata_writes(metadata: dict[str, dict[str, bytes]]) -> list[kv_rwset_pb2.KVMetadataWrite]:
+    return [kv_rwset_pb2.KVMetadataWrite(key=k, entries=[kv_rwset_pb2.KVMetadataEntry(name=n, value=e[n]) for n in sorted(e)])
+            for k, e in sorted(metadata.items())]

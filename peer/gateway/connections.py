@@ -30,6 +30,10 @@ class GrpcConnector:
         self.tls = tls
         self._channels: dict[str, grpc.aio.Channel] = {}
 
+    def open(self, address: str, roots: bytes) -> grpc.aio.Channel:
+        """The kept channel to `address` (opened now if need be)."""
+        return self._channel(address, roots)
+
     def _channel(self, address: str, roots: bytes) -> grpc.aio.Channel:
         found = self._channels.get(address)
         if found is None:

@@ -9,12 +9,15 @@ Commit order makes a crash at any instant harmless:
 
 On opening, every block past the savepoint is applied again from the block file, using
 the validation codes stored in it, so the state always equals what replaying the whole
-chain would give.
+chain would give. A block's private values are not in the block file: they are stored
+in the database (`private_pending`) before the block is appended, and replay takes
+them from there.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,9 +30,11 @@ from consortia.ledger.blockstore import BlockStore
 from consortia.protoutil import block as blocks
 from consortia.protoutil.envelope import unpack_envelope
 from consortia.protoutil.transaction import unpack_transaction
+from peer.ledger.pvtcommit import CollectionRules, Received, private_updates
+from peer.ledger.pvtdata import is_private_ns
 from peer.ledger.rwset import TxRWSet, Version, parse_rwset
 from peer.ledger.statedb import BlockUpdates, StateDB, StateReader, StateUpdate
-from peer.ledger.updates import apply_rwset
+from peer.ledger.updates import apply_rwset, state_namespaces
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +49,17 @@ class LedgerError(ConsortiaError):
 def commit_hash(previous: bytes, number: int, codes: bytes, updates: dict[tuple[str, str], StateUpdate]) -> bytes:
     """A hash over everything a block committed, chained to the previous block's.
 
-    Two peers with the same commit hash hold the same state; the field is Fabric's
-    COMMIT_HASH metadata, though Fabric hashes its own internal encoding of updates.
+    Two peers with the same commit hash hold the same state (private values apart, which
+    only some peers have); the field is Fabric's COMMIT_HASH metadata, though Fabric
+    hashes its own internal encoding of updates.
     """
     digest = hashlib.sha256()
     digest.update(previous)
     digest.update(number.to_bytes(8, "big"))
     digest.update(len(codes).to_bytes(4, "big") + codes)
     for (ns, key), update in sorted(updates.items()):
+        if is_private_ns(ns):
+            continue
         for part in (ns.encode(), key.encode(), b"" if update.value is None else b"\x01" + update.value,
                      b"" if update.metadata is None else b"\x01" + update.metadata):
             digest.update(len(part).to_bytes(4, "big") + part)
@@ -85,9 +93,28 @@ def _tx_ids(block: common_pb2.Block) -> list[tuple[str, int, int]]:
     return found
 
 
+class NoCollections:
+    """A ledger that keeps no private values (every collection's hashes still commit)."""
+
+    def keeps(self, state: StateReader, namespace: str, collection: str) -> bool:
+        return False
+
+    def block_to_live(self, state: StateReader, namespace: str, collection: str) -> int:
+        return 0
+
+
+def _encode_received(received: Received) -> bytes:
+    return json.dumps([[tx, ns, coll, data.hex()] for (tx, ns, coll), data in sorted(received.items())]).encode()
+
+
+def _decode_received(data: bytes | None) -> dict[tuple[int, str, str], bytes]:
+    return {} if data is None else {(tx, ns, coll): bytes.fromhex(hex_) for tx, ns, coll, hex_ in json.loads(data)}
+
+
 class PeerLedger:
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, collections: CollectionRules | None = None) -> None:
         self.folder = Path(folder)
+        self.collections: CollectionRules = collections or NoCollections()
         self.blocks = BlockStore(self.folder)
         self.db = StateDB(self.folder / DB_FILE)
         self._behind = False  # True when a block reached the block file but not the state
@@ -136,19 +163,28 @@ class PeerLedger:
         number = int(block.header.number)
         state: dict[tuple[str, str], StateUpdate] = {}
         history: list[tuple[str, str, Version]] = []
-        for index, rwset in _valid_rwsets(block):
+        rwsets = list(_valid_rwsets(block))
+        for index, rwset in rwsets:
             for ns in rwset.namespaces:
-                apply_rwset(state, history, ns, Version(number, index), self.db.get)
+                for part in state_namespaces(ns):
+                    apply_rwset(state, history, part, Version(number, index), self.db.get)
+        received = _decode_received(self.db.pending_private(number))
+        private = private_updates(number, rwsets, received, self.collections, self.db, state, self.db.get)
         stored = blocks.commit_hash_of(block)
-        return BlockUpdates(number=number, state=state, history=history, txids=_tx_ids(block), commit_hash=stored)
+        return BlockUpdates(number=number, state=state, history=history, txids=_tx_ids(block), commit_hash=stored,
+                            private=private)
 
     def commit(self, block: common_pb2.Block, codes: list[int], updates: dict[tuple[str, str], StateUpdate],
                history: list[tuple[str, str, Version]],
-               tx_ids: Iterable[tuple[str, int, int]] | None = None) -> bytes:
+               tx_ids: Iterable[tuple[str, int, int]] | None = None,
+               valid: Iterable[tuple[int, TxRWSet]] | None = None, received: Received | None = None) -> bytes:
         """Store a validated block durably, then its updates; return its commit hash.
 
         `tx_ids` are the (tx id, position, validation code) validation found
         (`ValidationResult.tx_ids()`); without them they are read from the block.
+        `valid` are the read-write sets of its valid transactions (read from the block
+        without them), `received` the private write sets at hand (checked against the
+        block's hashes), which `updates` gains on a member peer.
         """
         if self._behind:
             # A block reached the block file but its state update failed: catch up first,
@@ -163,11 +199,18 @@ class PeerLedger:
         blocks.set_transactions_filter(block, codes)
         digest = commit_hash(self.last_commit_hash(), number, bytes(codes), updates)
         blocks.set_commit_hash(block, digest)
+        received = received or {}
+        rwsets = list(_valid_rwsets(block)) if valid is None else list(valid)
+        private = private_updates(number, rwsets, received, self.collections, self.db, updates, self.db.get)
+        if private.received:
+            self.db.put_pending_private(number, _encode_received({(tx, ns, coll): data for tx, ns, coll, data, _
+                                                                  in private.received}))
         self.blocks.append(block)
         self._last_hash = (number + 1, blocks.header_hash(block.header))
         try:
             self.db.apply(BlockUpdates(number=number, state=updates, history=history,
-                                       txids=_tx_ids(block) if tx_ids is None else tx_ids, commit_hash=digest))
+                                       txids=_tx_ids(block) if tx_ids is None else tx_ids, commit_hash=digest,
+                                       private=private))
         except BaseException:
             self._behind = True
             raise

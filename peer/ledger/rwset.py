@@ -55,17 +55,59 @@ class MetadataWrite:
 
 
 @dataclass(frozen=True)
+class HashedRead:
+    key_hash: bytes
+    version: Version | None
+
+
+@dataclass(frozen=True)
+class HashedWrite:
+    key_hash: bytes
+    is_delete: bool
+    value_hash: bytes
+    is_purge: bool = False
+
+
+@dataclass(frozen=True)
+class HashedMetadataWrite:
+    key_hash: bytes
+    entries: tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True)
+class CollHashedRWSet:
+    """What a transaction did to one private data collection, as the block carries it:
+    SHA-256 hashes of keys and values, and the hash of the private write set that member
+    peers receive apart from the block (empty when the transaction wrote nothing there)."""
+
+    collection: str
+    reads: tuple[HashedRead, ...]
+    writes: tuple[HashedWrite, ...]
+    metadata_writes: tuple[HashedMetadataWrite, ...]
+    pvt_rwset_hash: bytes
+
+    @property
+    def written_key_hashes(self) -> list[bytes]:
+        return [w.key_hash for w in self.writes] + [m.key_hash for m in self.metadata_writes]
+
+
+@dataclass(frozen=True)
 class NsRWSet:
     namespace: str
     reads: tuple[KVRead, ...]
     range_queries: tuple[RangeQuery, ...]
     writes: tuple[KVWrite, ...]
     metadata_writes: tuple[MetadataWrite, ...]
-    collections: tuple[str, ...]
+    collections: tuple[CollHashedRWSet, ...] = ()
 
     @property
     def written_keys(self) -> list[str]:
         return [w.key for w in self.writes] + [m.key for m in self.metadata_writes]
+
+    @property
+    def writes_anything(self) -> bool:
+        """Whether it writes public keys or private ones (the chaincode's policy then applies)."""
+        return bool(self.written_keys) or any(c.written_key_hashes for c in self.collections)
 
 
 @dataclass(frozen=True)
@@ -113,7 +155,34 @@ def parse_rwset(data: bytes) -> TxRWSet:
                 metadata_writes=tuple(
                     MetadataWrite(m.key, tuple((e.name, bytes(e.value)) for e in m.entries)) for m in kv.metadata_writes
                 ),
-                collections=tuple(c.collection_name for c in ns.collection_hashed_rwset),
+                collections=_collections(ns),
             )
         )
     return TxRWSet(namespaces=tuple(namespaces))
+
+
+def _collections(ns: rwset_pb2.NsReadWriteSet) -> tuple[CollHashedRWSet, ...]:
+    found = []
+    seen: set[str] = set()
+    for coll in ns.collection_hashed_rwset:
+        where = f"collection {coll.collection_name!r} of {ns.namespace}"
+        if not coll.collection_name:
+            raise MessageError(f"read-write set of {ns.namespace} has a collection with no name")
+        if coll.collection_name in seen:
+            raise MessageError(f"read-write set lists {where} twice")
+        seen.add(coll.collection_name)
+        hashed = decode(kv_rwset_pb2.HashedRWSet, coll.hashed_rwset, f"hashed read-write set of {where}")
+        for key_hash in [r.key_hash for r in hashed.hashed_reads] + [w.key_hash for w in hashed.hashed_writes]:
+            if len(key_hash) != 32:
+                raise MessageError(f"hashed read-write set of {where} has a key hash of {len(key_hash)} bytes, not 32")
+        found.append(CollHashedRWSet(
+            collection=coll.collection_name,
+            reads=tuple(HashedRead(bytes(r.key_hash), _version(r.version, r.HasField("version")))
+                        for r in hashed.hashed_reads),
+            writes=tuple(HashedWrite(bytes(w.key_hash), w.is_delete, bytes(w.value_hash), w.is_purge)
+                         for w in hashed.hashed_writes),
+            metadata_writes=tuple(HashedMetadataWrite(bytes(m.key_hash), tuple((e.name, bytes(e.value)) for e in m.entries))
+                                  for m in hashed.metadata_writes),
+            pvt_rwset_hash=bytes(coll.pvt_rwset_hash),
+        ))
+    return tuple(found)

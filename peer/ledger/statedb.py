@@ -7,6 +7,11 @@ updates, history entries, transaction ids and the savepoint commit in one transa
 Keys are stored as UTF-8 BLOBs so that they sort bytewise, as Fabric's do (composite
 keys start with U+0000 and sort before every plain key). Metadata (key-level
 endorsement policies) is stored beside the value as a serialized KVMetadataWrite.
+
+Private data (see `peer.ledger.pvtdata`) shares the state table under derived
+namespaces. Beside it: each committed private write set by block and transaction
+(what a member peer serves to another that lacks it), the write sets this peer should
+have but has not received, and when each private key's value expires (blockToLive).
 """
 
 from __future__ import annotations
@@ -15,12 +20,12 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 
-from peer.ledger import selector
+from peer.ledger import pvtdata, selector
 from peer.ledger.rwset import Version
 
 SCHEMA = """
@@ -34,6 +39,16 @@ CREATE TABLE IF NOT EXISTS history (
 CREATE TABLE IF NOT EXISTS txids (
     txid TEXT NOT NULL PRIMARY KEY, block INTEGER NOT NULL, tx INTEGER NOT NULL, code INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS private_writes (
+    block INTEGER NOT NULL, tx INTEGER NOT NULL, ns TEXT NOT NULL, coll TEXT NOT NULL, rwset BLOB NOT NULL,
+    expire_at INTEGER, PRIMARY KEY (block, tx, ns, coll)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS private_missing (
+    block INTEGER NOT NULL, tx INTEGER NOT NULL, ns TEXT NOT NULL, coll TEXT NOT NULL, digest BLOB NOT NULL,
+    expire_at INTEGER, PRIMARY KEY (block, tx, ns, coll)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS private_expiry (
+    expire_at INTEGER NOT NULL, ns TEXT NOT NULL, key BLOB NOT NULL, block INTEGER NOT NULL, tx INTEGER NOT NULL,
+    PRIMARY KEY (expire_at, ns, key, block, tx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS private_pending (block INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS savepoint (
     id INTEGER PRIMARY KEY CHECK (id = 0), height INTEGER NOT NULL, commit_hash BLOB NOT NULL);
 """
@@ -162,10 +177,49 @@ class StateReader:
             found.update(r[0] for r in self._db.execute(f"SELECT txid FROM txids WHERE txid IN ({marks})", chunk))
         return found
 
+    def private_write_sets(self, block: int, tx: int) -> dict[tuple[str, str], bytes]:
+        """The private write sets this peer committed for a transaction, by (namespace, collection)."""
+        rows = self._db.execute("SELECT ns, coll, rwset FROM private_writes WHERE block = ? AND tx = ?", (block, tx))
+        return {(ns, coll): rwset for ns, coll, rwset in rows}
+
+    def missing_private(self, limit: int = 1000) -> list[MissingPrivate]:
+        """Private write sets this peer should keep but has not received, oldest first."""
+        rows = self._db.execute("SELECT block, tx, ns, coll, digest FROM private_missing ORDER BY block, tx LIMIT ?",
+                                (limit,))
+        return [MissingPrivate(b, t, ns, coll, d) for b, t, ns, coll, d in rows]
+
+    def pending_private(self, block: int) -> bytes | None:
+        row = self._db.execute("SELECT data FROM private_pending WHERE block = ?", (block,)).fetchone()
+        return None if row is None else bytes(row[0])
+
     def savepoint(self) -> tuple[int, bytes]:
         """(number of blocks committed to state, commit hash of the last one)."""
         row = self._db.execute("SELECT height, commit_hash FROM savepoint WHERE id = 0").fetchone()
         return (0, b"") if row is None else (row[0], row[1])
+
+
+@dataclass(frozen=True)
+class MissingPrivate:
+    """A private write set of a valid transaction this peer is entitled to but lacks."""
+
+    block: int
+    tx: int
+    namespace: str
+    collection: str
+    digest: bytes  # its SHA-256, as the block records it
+
+
+@dataclass(frozen=True)
+class PrivateWrites:
+    """What one block changes in the private data bookkeeping."""
+
+    # (tx, namespace, collection, serialized KVRWSet, expiring at block or None)
+    received: list[tuple[int, str, str, bytes, int | None]] = field(default_factory=list)
+    missing: list[tuple[MissingPrivate, int | None]] = field(default_factory=list)
+    # (expire_at, state namespace, key, block, tx): state rows that blockToLive removes
+    expiry: list[tuple[int, str, str, int, int]] = field(default_factory=list)
+    # (namespace, collection, key hash): every earlier value of these keys is removed
+    purges: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -177,6 +231,7 @@ class BlockUpdates:
     history: Iterable[tuple[str, str, Version]]
     txids: Iterable[tuple[str, int, int]]  # (txid, position, validation code)
     commit_hash: bytes
+    private: PrivateWrites = field(default_factory=PrivateWrites)
 
 
 class StateDB(StateReader):
@@ -227,6 +282,7 @@ class StateDB(StateReader):
                     "INSERT OR IGNORE INTO txids (txid, block, tx, code) VALUES (?, ?, ?, ?)",
                     [(txid, updates.number, position, code) for txid, position, code in updates.txids],
                 )
+                self._apply_private(updates.number, updates.private)
                 db.execute(
                     "INSERT OR REPLACE INTO savepoint (id, height, commit_hash) VALUES (0, ?, ?)",
                     (updates.number + 1, updates.commit_hash),
@@ -235,6 +291,88 @@ class StateDB(StateReader):
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def _apply_private(self, number: int, private: PrivateWrites) -> None:
+        """Inside apply's transaction, after the state updates (so expiry never removes a
+        value this block wrote)."""
+        db = self._db
+        for ns, coll, digest in private.purges:
+            self._purge_history(number, ns, coll, digest)
+        db.executemany("INSERT OR REPLACE INTO private_writes (block, tx, ns, coll, rwset, expire_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       [(number, tx, ns, coll, rwset, expire) for tx, ns, coll, rwset, expire in private.received])
+        db.executemany("INSERT OR IGNORE INTO private_missing (block, tx, ns, coll, digest, expire_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       [(m.block, m.tx, m.namespace, m.collection, m.digest, expire) for m, expire in private.missing])
+        db.executemany("INSERT OR IGNORE INTO private_expiry (expire_at, ns, key, block, tx) VALUES (?, ?, ?, ?, ?)",
+                       [(at, ns, _k(key), b, t) for at, ns, key, b, t in private.expiry])
+        expired = db.execute("SELECT ns, key, block, tx FROM private_expiry WHERE expire_at <= ?", (number,)).fetchall()
+        db.executemany("DELETE FROM state WHERE ns = ? AND key = ? AND block = ? AND tx = ?", expired)
+        db.execute("DELETE FROM private_expiry WHERE expire_at <= ?", (number,))
+        db.execute("DELETE FROM private_writes WHERE expire_at <= ?", (number,))
+        db.execute("DELETE FROM private_missing WHERE expire_at <= ?", (number,))
+        db.execute("DELETE FROM private_pending WHERE block <= ?", (number,))
+
+    def _purge_history(self, number: int, ns: str, coll: str, digest: bytes) -> None:
+        """Remove every value a purged key had: the current one (even when the purging
+        transaction's own write set has not arrived) and those of stored write sets."""
+        db = self._db
+        private = pvtdata.private_ns(ns, coll)
+        for (key,) in db.execute("SELECT key FROM state WHERE ns = ?", (private,)).fetchall():
+            if pvtdata.key_hash(key.decode()) == digest:
+                db.execute("DELETE FROM state WHERE ns = ? AND key = ?", (private, key))
+        rows = db.execute("SELECT block, tx, rwset FROM private_writes WHERE ns = ? AND coll = ? AND block < ?",
+                          (ns, coll, number)).fetchall()
+        for block, tx, rwset in rows:
+            kv = kv_rwset_pb2.KVRWSet.FromString(rwset)
+            kept = [w for w in kv.writes if pvtdata.key_hash(w.key) != digest]
+            if len(kept) == len(kv.writes):
+                continue
+            del kv.writes[:]
+            kv.writes.extend(kept)
+            db.execute("UPDATE private_writes SET rwset = ? WHERE block = ? AND tx = ? AND ns = ? AND coll = ?",
+                       (kv.SerializeToString(), block, tx, ns, coll))
+
+    def put_pending_private(self, number: int, data: bytes) -> None:
+        """Keep a block's private write sets durably before the block is appended, so that
+        replaying the block after a crash finds them (the block file never holds them)."""
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO private_pending (block, data) VALUES (?, ?)", (number, data))
+
+    def fill_missing(self, missing: MissingPrivate, rwset: bytes) -> int:
+        """Store a private write set received late (its digest already checked), and those
+        of its values that are still current; how many values that was."""
+        hashed, private = pvtdata.hashed_ns(missing.namespace, missing.collection), \
+            pvtdata.private_ns(missing.namespace, missing.collection)
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                where = (missing.block, missing.tx, missing.namespace, missing.collection)
+                row = db.execute("SELECT expire_at FROM private_missing WHERE block = ? AND tx = ? AND ns = ? AND coll = ?",
+                                 where).fetchone()
+                stored = 0
+                if row is not None:
+                    expire_at = row[0]
+                    db.execute("DELETE FROM private_missing WHERE block = ? AND tx = ? AND ns = ? AND coll = ?", where)
+                    db.execute("INSERT OR REPLACE INTO private_writes (block, tx, ns, coll, rwset, expire_at) "
+                               "VALUES (?, ?, ?, ?, ?, ?)", (*where, rwset, expire_at))
+                    for write in kv_rwset_pb2.KVRWSet.FromString(rwset).writes:
+                        current = db.execute("SELECT block, tx FROM state WHERE ns = ? AND key = ?",
+                                             (hashed, _k(pvtdata.key_hash(write.key).hex()))).fetchone()
+                        if write.is_delete or current is None or tuple(current) != (missing.block, missing.tx):
+                            continue  # deleted, or written again since: that later value counts
+                        db.execute("INSERT OR REPLACE INTO state (ns, key, value, block, tx, metadata) "
+                                   "VALUES (?, ?, ?, ?, ?, NULL)", (private, _k(write.key), write.value, *where[:2]))
+                        if expire_at is not None:
+                            db.execute("INSERT OR IGNORE INTO private_expiry (expire_at, ns, key, block, tx) "
+                                       "VALUES (?, ?, ?, ?, ?)", (expire_at, private, _k(write.key), *where[:2]))
+                        stored += 1
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return stored
 
     def close(self) -> None:
         with self._lock:

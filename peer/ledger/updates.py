@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from peer.ledger.pvtdata import hashed_state_writes, is_derived_ns
 from peer.ledger.rwset import NsRWSet, Version
 from peer.ledger.statedb import StateUpdate, VersionedValue, encode_metadata
 
@@ -33,7 +34,8 @@ def apply_rwset(
         metadata = b"" if pending is not None and pending.value is None else (pending.metadata if pending else None)
         updates[(name, write.key)] = StateUpdate(None if write.is_delete else write.value, version,
                                                  None if write.is_delete else metadata)
-        history.append((name, write.key, version))
+        if not is_derived_ns(name):  # as Fabric, no history of private data
+            history.append((name, write.key, version))
     for meta in ns.metadata_writes:
         pending = updates.get((name, meta.key))
         if pending is not None:
@@ -44,3 +46,9 @@ def apply_rwset(
         if value is None:
             continue
         updates[(name, meta.key)] = StateUpdate(value, version, encode_metadata(dict(meta.entries)) or b"")
+
+
+def state_namespaces(ns: NsRWSet) -> list[NsRWSet]:
+    """A namespace's read-write set and those of its collections' hashes, each as the
+    state namespace it reads and writes (private values are applied apart, by members)."""
+    return [ns, *(hashed_state_writes(ns.namespace, coll) for coll in ns.collections)]

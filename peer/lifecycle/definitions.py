@@ -19,7 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from fabric_protos.peer import collection_pb2
+
 from consortia.config.node import ChaincodeDeployment
+from consortia.lifecycle.collections import find_config, member_msp_ids
 from consortia.lifecycle.definition import LIFECYCLE, Definition, DefinitionError, endorsement_rule
 from consortia.policy import SignatureRule, parse_signature_policy
 from consortia.policy.paths import APPLICATION_ENDORSEMENT, LIFECYCLE_ENDORSEMENT
@@ -117,6 +120,12 @@ class Definitions:
 
     # ----- what the validator and the gateway ask ---------------------------------
 
+    def collection(self, channel_id: str, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
+        """A collection of the committed definition, or an implicit one (chaincodes of
+        the peer's configuration have only those)."""
+        found = self.committed(channel_id, namespace)
+        return find_config(found[0].collections if found is not None else None, name)
+
     def policies(self, channel_id: str) -> ChannelPolicies:
         return ChannelPolicies(self, channel_id)
 
@@ -151,3 +160,30 @@ class ChannelPolicies:
 
     def policy_for(self, namespace: str) -> SignatureRule | str:
         return self._definitions.endorsement_policy(self._channel_id, namespace)
+
+    def collection(self, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
+        return self._definitions.collection(self._channel_id, namespace, name)
+
+
+class LedgerCollections:
+    """The ledger's view of collections, read from the very state a block commits over
+    (so that replaying a block after a crash decides as its commit did)."""
+
+    def __init__(self, msp_id: str) -> None:
+        self.msp_id = msp_id
+
+    def _config(self, reader: StateReader, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
+        def get(key: str) -> bytes | None:
+            value = reader.get(LIFECYCLE, key)
+            return None if value is None else value.value
+
+        definition = state.committed(get, namespace)
+        return find_config(definition.collections if definition is not None else None, name)
+
+    def keeps(self, reader: StateReader, namespace: str, collection: str) -> bool:
+        config = self._config(reader, namespace, collection)
+        return config is not None and self.msp_id in member_msp_ids(config)
+
+    def block_to_live(self, reader: StateReader, namespace: str, collection: str) -> int:
+        config = self._config(reader, namespace, collection)
+        return 0 if config is None else int(config.block_to_live)

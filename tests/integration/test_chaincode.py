@@ -215,7 +215,7 @@ def test_errors_reach_the_client_clearly(cc: ChaincodeNet) -> None:
     status, message, _ = cc.evaluate("probe", "fail", "bug")
     assert status == 500 and message == "ValueError: the probe was asked to fail"
     status, message, _ = cc.evaluate("probe", "private", "k")
-    assert status == 500 and "private data collections are not supported yet" in message
+    assert status == 500 and "collection secrets is not defined for chaincode probe" in message
     status, message, _ = cc.evaluate("ghost", "anything")
     assert status == 500 and "chaincode ghost is not running on this peer" in message
     status, message, _ = cc.evaluate("undefined", "anything")

@@ -45,12 +45,13 @@ def test_an_unreadable_pid_file_means_no_process(tmp_path: Path, text: str) -> N
 def test_a_pid_counts_only_while_it_runs_with_the_node_s_config() -> None:
     me = os.getpid()
     assert pid_exists(me)
-    assert is_running(PidRecord(me, sys.argv[0]))  # our own command line holds it
+    mine = sys.orig_argv[-1]  # as given (sys.argv[0] is rewritten under `python -m pytest`)
+    assert is_running(PidRecord(me, mine))  # our own command line holds it
     # The pid is alive but runs something else: the system gave it to another program.
     assert not is_running(PidRecord(me, "/nowhere/peer0.org1.example.com.yaml"))
     assert not pid_exists(NO_SUCH_PID)
-    assert not is_running(PidRecord(NO_SUCH_PID, sys.argv[0]))
-    assert not is_running(PidRecord(0, sys.argv[0]))
+    assert not is_running(PidRecord(NO_SUCH_PID, mine))
+    assert not is_running(PidRecord(0, mine))
 
 
 def test_leftovers_are_only_looked_for_when_the_leader_is_dead() -> None:

@@ -1,8 +1,8 @@
 """parse_rwset turns Fabric's TxReadWriteSet into plain values without losing anything
 validation and commit need: reads with their version (or none: the key did not exist),
 range queries with what they returned (or the fact that they were summarised), writes
-and deletes, metadata writes, and the names of private data collections. Anything it
-cannot accept is a MessageError saying what is wrong.
+and deletes, metadata writes, and the hashed sets of private data collections. Anything
+it cannot accept is a MessageError saying what is wrong.
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 
 from consortia.errors import MessageError
 from peer.ledger.rwset import (
+    CollHashedRWSet,
+    HashedMetadataWrite,
+    HashedRead,
+    HashedWrite,
     KVRead,
     KVWrite,
     MetadataWrite,
@@ -37,13 +41,25 @@ def tx_rwset(*namespaces: rwset_pb2.NsReadWriteSet, data_model: int = rwset_pb2.
     return bytes(rwset_pb2.TxReadWriteSet(data_model=data_model, ns_rwset=list(namespaces)).SerializeToString())
 
 
+H1, H2, VH = b"\x01" * 32, b"\x02" * 32, b"\x0f" * 32
+HASHED = kv_rwset_pb2.HashedRWSet(
+    hashed_reads=[kv_rwset_pb2.KVReadHash(key_hash=H1),
+                  kv_rwset_pb2.KVReadHash(key_hash=H2, version=kv_rwset_pb2.Version(block_num=4, tx_num=1))],
+    hashed_writes=[kv_rwset_pb2.KVWriteHash(key_hash=H1, value_hash=VH),
+                   kv_rwset_pb2.KVWriteHash(key_hash=H2, is_delete=True, is_purge=True)],
+    metadata_writes=[kv_rwset_pb2.KVMetadataWriteHash(key_hash=H1, entries=[
+        kv_rwset_pb2.KVMetadataEntry(name="VALIDATION_PARAMETER", value=b"policy")])],
+)
+
+
 def ns(name: str, kv: kv_rwset_pb2.KVRWSet | None = None, collections: tuple[str, ...] = (),
-       raw: bytes | None = None) -> rwset_pb2.NsReadWriteSet:
+       raw: bytes | None = None, hashed: bytes = b"") -> rwset_pb2.NsReadWriteSet:
     return rwset_pb2.NsReadWriteSet(
         namespace=name,
         rwset=raw if raw is not None else (kv or kv_rwset_pb2.KVRWSet()).SerializeToString(),
         collection_hashed_rwset=[
-            rwset_pb2.CollectionHashedReadWriteSet(collection_name=c, hashed_rwset=b"h", pvt_rwset_hash=b"p")
+            rwset_pb2.CollectionHashedReadWriteSet(collection_name=c, hashed_rwset=hashed or HASHED.SerializeToString(),
+                                                   pvt_rwset_hash=b"p" * 32)
             for c in collections
         ],
     )
@@ -101,10 +117,28 @@ def test_round_trip_of_every_part() -> None:
                 MetadataWrite("w", (("VALIDATION_PARAMETER", b"policy"), ("note", b"n"))),
                 MetadataWrite("cleared", ()),
             ),
-            collections=("col1", "col2"),
+            collections=tuple(CollHashedRWSet(
+                collection=name,
+                reads=(HashedRead(H1, None), HashedRead(H2, Version(4, 1))),
+                writes=(HashedWrite(H1, False, VH, False), HashedWrite(H2, True, b"", True)),
+                metadata_writes=(HashedMetadataWrite(H1, (("VALIDATION_PARAMETER", b"policy"),)),),
+                pvt_rwset_hash=b"p" * 32,
+            ) for name in ("col1", "col2")),
         ),
         NsRWSet(namespace="lib", reads=(), range_queries=(), writes=(), metadata_writes=(), collections=()),
     ))
+
+
+@pytest.mark.parametrize(("collections", "hashed", "problem"), [
+    (("",), b"", "collection with no name"),
+    (("c", "c"), b"", "twice"),
+    (("c",), b"\xff\xff", "hashed read-write set of collection 'c' of cc"),
+    (("c",), kv_rwset_pb2.HashedRWSet(hashed_reads=[kv_rwset_pb2.KVReadHash(key_hash=b"short")]).SerializeToString(),
+     "key hash of 5 bytes"),
+])
+def test_a_malformed_collection_set_is_refused(collections: tuple[str, ...], hashed: bytes, problem: str) -> None:
+    with pytest.raises(MessageError, match=problem):
+        parse_rwset(tx_rwset(ns("cc", collections=collections, hashed=hashed)))
 
 
 def test_a_read_at_version_zero_is_not_a_read_of_a_missing_key() -> None:

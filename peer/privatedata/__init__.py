@@ -1,0 +1,1 @@
+"""Private data between peers: dissemination at endorsement, pulls at commit, reconciliation."""
