@@ -128,13 +128,13 @@ def parse_request(envelope: common_pb2.Envelope, now: dt.datetime, window: dt.ti
 
 def authorize(
     request: SeekRequest, msps: ChannelMembers, policies: ReadersPolicy, path: str, now: dt.datetime
-) -> None:
-    """Check the creator's signature, its validity now, and the Readers policy.
+) -> Identity:
+    """Check the creator's signature, its validity now, and the Readers policy; the creator.
 
     DeliverRefused(FORBIDDEN) saying which check failed.
     """
     try:
-        check_signer(request.envelope.signed_data(), msps, policies, path, now)
+        return check_signer(request.envelope.signed_data(), msps, policies, path, now)
     except (IdentityError, SignatureError, PolicyError) as exc:
         raise DeliverRefused(FORBIDDEN, f"deliver refused on channel {request.channel_id}: {exc}") from exc
 
@@ -223,20 +223,20 @@ async def serve_request(
     lookup: Callable[[str], Ch | None],
     readers: str,
     window: dt.timedelta,
-    send: Callable[[common_pb2.Block, Ch], Awaitable[None]],
+    send: Callable[[common_pb2.Block, Ch, Identity], Awaitable[None]],
 ) -> None:
     """Serve one seek request of a Deliver stream: parse it, find the channel, check the
-    creator against the `readers` policy, stream the blocks. DeliverRefused with the
-    status otherwise."""
+    creator against the `readers` policy, stream the blocks (`send` is told the creator).
+    DeliverRefused with the status otherwise."""
     now = dt.datetime.now(dt.timezone.utc)
     request = parse_request(envelope, now, window)
     channel = lookup(request.channel_id)
     if channel is None:
         raise DeliverRefused(NOT_FOUND, f"channel {request.channel_id!r} is not served here")
-    authorize(request, channel.bundle.msp_manager, channel.bundle.policies, readers, now)
+    creator = authorize(request, channel.bundle.msp_manager, channel.bundle.policies, readers, now)
 
     async def send_block(block: common_pb2.Block) -> None:
-        await send(block, channel)
+        await send(block, channel, creator)
 
     await stream_blocks(request.seek, channel, send_block)
 

@@ -16,6 +16,7 @@ from fabric_protos.common import common_pb2
 from fabric_protos.orderer import ab_pb2
 
 from consortia import delivery
+from consortia.msp.identity import Identity
 from consortia.policy.paths import CHANNEL_READERS
 from orderer.broadcast import BroadcastHandler
 from orderer.chainsupport import ChainSupport
@@ -40,7 +41,7 @@ class AtomicBroadcast:
             yield ab_pb2.BroadcastResponse(status=outcome.status, info=outcome.info)
 
     async def deliver(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> None:
-        async def send(block: common_pb2.Block, chain: ChainSupport) -> None:
+        async def send(block: common_pb2.Block, chain: ChainSupport, _creator: Identity) -> None:
             await context.write(ab_pb2.DeliverResponse(block=block))
 
         async def serve_one(envelope: common_pb2.Envelope) -> None:

@@ -23,12 +23,14 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 from fabric_protos.common import common_pb2
+from fabric_protos.ledger.rwset import rwset_pb2
 from fabric_protos.peer import collection_pb2, transaction_pb2
 
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.channelconfig.genesis import config_from_block
 from consortia.delivery import HeightNotifier
 from consortia.errors import MessageError
+from consortia.lifecycle.collections import member_msp_ids
 from consortia.msp.signing import SigningIdentity
 from consortia.protoutil.envelope import unpack_envelope
 from peer.blockpuller import BlockPuller, ClientTLS
@@ -36,12 +38,11 @@ from peer.committer.validator import EndorsementPolicies, TxValidator, Validatio
 from peer.endorser.simulator import TxSimulator
 from peer.ledger.kvledger import PeerLedger
 from peer.ledger.pvtcommit import CollectionRules, Received
-from peer.ledger.pvtdata import CollPvtRWSet, parse_pvt
-from peer.ledger.statedb import MissingPrivate
+from peer.ledger.pvtdata import CollPvtRWSet, encode_pvt, parse_pvt
+from peer.ledger.queries import LedgerQueries
+from peer.ledger.statedb import MissingPrivate, StateReader
 from peer.ledger.transient import TransientStore
 from peer.privatedata.network import PrivateDataNetwork
-from peer.ledger.queries import LedgerQueries
-from peer.ledger.statedb import StateReader
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +178,18 @@ class PeerChannel:
         candidates += [c.rwset for raw in self.transient.get(tx_id) for c in _parse_or_skip(raw)
                        if (c.namespace, c.collection) == (namespace, collection)] if tx_id else []
         return next((c for c in candidates if CollPvtRWSet(namespace, collection, c).digest == digest), None)
+
+    def private_data_of(self, number: int, msp_id: str) -> dict[int, rwset_pb2.TxPvtReadWriteSet]:
+        """The private write sets of block `number` this peer holds, by position in the block,
+        of the collections `msp_id` is a member of (for DeliverWithPrivateData)."""
+        with self.reader() as reader:
+            held = reader.private_block(number)
+        by_tx: dict[int, list[CollPvtRWSet]] = {}
+        for tx, namespace, collection, rwset in held:
+            config = self.validator.policies.collection(namespace, collection)
+            if config is not None and msp_id in member_msp_ids(config):
+                by_tx.setdefault(tx, []).append(CollPvtRWSet(namespace, collection, rwset))
+        return {tx: rwset_pb2.TxPvtReadWriteSet.FromString(encode_pvt(sets)) for tx, sets in by_tx.items()}
 
     async def _reconcile(self) -> None:
         """Keep asking member peers for the private write sets this peer lacks."""

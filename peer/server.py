@@ -24,6 +24,7 @@ from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
 from consortia import delivery
+from consortia.msp.identity import Identity
 from consortia.policy.paths import APPLICATION_READERS
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.channel import PeerChannel
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 SERVICE = "protos.Deliver"
 
-Sender = Callable[[common_pb2.Block, PeerChannel], Awaitable[None]]
+Sender = Callable[[common_pb2.Block, PeerChannel, Identity], Awaitable[None]]
 
 
 class DeliverService:
@@ -57,22 +58,26 @@ class DeliverService:
         await delivery.serve_stream(requests, serve_one, write_status)
 
     async def deliver_blocks(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> None:
-        async def send(block: common_pb2.Block, channel: PeerChannel) -> None:
+        async def send(block: common_pb2.Block, channel: PeerChannel, creator: Identity) -> None:
             await context.write(events_pb2.DeliverResponse(block=block))
 
         await self._serve(requests, context, send)
 
     async def deliver_filtered(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> None:
-        async def send(block: common_pb2.Block, channel: PeerChannel) -> None:
+        async def send(block: common_pb2.Block, channel: PeerChannel, creator: Identity) -> None:
             await context.write(events_pb2.DeliverResponse(filtered_block=filtered_block(block, channel.channel_id)))
 
         await self._serve(requests, context, send)
 
     async def deliver_with_private_data(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> None:
-        async for _ in requests:
-            log.info("DeliverWithPrivateData refused: private data collections are not available yet")
-            await context.write(events_pb2.DeliverResponse(status=common_pb2.NOT_IMPLEMENTED))
-            return
+        """Blocks with the private write sets this peer holds of the collections whose
+        member organizations include the requester's."""
+        async def send(block: common_pb2.Block, channel: PeerChannel, creator: Identity) -> None:
+            private = channel.private_data_of(int(block.header.number), creator.msp_id)
+            await context.write(events_pb2.DeliverResponse(
+                block_and_private_data=events_pb2.BlockAndPrivateData(block=block, private_data_map=private)))
+
+        await self._serve(requests, context, send)
 
     def handler(self) -> grpc.GenericRpcHandler:
         serializer = events_pb2.DeliverResponse.SerializeToString

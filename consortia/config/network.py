@@ -33,8 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from fabric_protos.peer import collection_pb2
+
 from consortia.config.schema import ByteSize, Duration, Problems, load
 from consortia.errors import PolicySyntaxError
+from consortia.lifecycle.collections import CollectionError, check_collections, parse_collections_json
 from consortia.policy import ImplicitMeta, parse_policy, principals_of
 
 ORG_POLICY_NAMES = ("Readers", "Writers", "Admins", "Endorsement")
@@ -115,6 +118,19 @@ class Chaincode:
     # Default: the channel's endorsement_policy.
     endorsement_policy: str | None = None
     init_required: bool = False
+    # Private data collections: a JSON file in the shape Fabric's --collections-config
+    # reads, relative to this file.
+    collections_config: Path | None = None
+
+    def collections(self) -> collection_pb2.CollectionConfigPackage | None:
+        """The collections of the definition (CollectionError if the file is unusable)."""
+        if self.collections_config is None:
+            return None
+        try:
+            text = self.collections_config.read_text()
+        except OSError as exc:
+            raise CollectionError(f"cannot read {self.collections_config}: {exc.strerror or exc}") from exc
+        return parse_collections_json(text, str(self.collections_config))
 
 
 @dataclass(frozen=True)
@@ -335,6 +351,12 @@ def _check_channels(net: Network, msp_ids: set[str], problems: Problems) -> None
                 problems.add(f"{cpath}.path", f"chaincode folder {cc.path} does not exist")
             if cc.endorsement_policy is not None:
                 _check_policy(cc.endorsement_policy, f"{cpath}.endorsement_policy", channel, msp_ids, problems, meta=False)
+            try:
+                package = cc.collections()
+                if package is not None:
+                    check_collections(package, channel.organizations)
+            except CollectionError as exc:
+                problems.add(f"{cpath}.collections_config", str(exc))
 
 
 def _check_policy(

@@ -118,7 +118,7 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
                                   f"file asks for {cc.sequence}, but the next sequence must be {current + 1}")
             package_id = read_package(packages[(channel.name, cc.name)]).package_id
             todo.append((cc, ops.definition(cc.name, cc.version, cc.sequence, cc.endorsement_policy,
-                                            cc.init_required), package_id))
+                                            cc.init_required, cc.collections()), package_id))
     if not todo:
         report(f"channel {channel.name}: chaincodes already defined")
         return

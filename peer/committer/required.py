@@ -16,6 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fabric_protos.peer import collection_pb2
+
+from consortia.lifecycle.definition import endorsement_rule
 from consortia.policy import SignatureRule
 from peer.ledger.pvtdata import hashed_ns
 from peer.ledger.rwset import VALIDATION_PARAMETER, TxRWSet
@@ -26,6 +29,13 @@ Rule = SignatureRule | str
 
 def no_collection_policy(namespace: str, collection: str) -> Rule | None:
     return None
+
+
+def collection_rule(config: collection_pb2.StaticCollectionConfig) -> Rule | None:
+    """A collection's own endorsement policy, if it has one (DefinitionError if unreadable)."""
+    if not config.HasField("endorsement_policy"):
+        return None
+    return endorsement_rule(config.endorsement_policy.SerializeToString())
 
 
 @dataclass(frozen=True)

@@ -51,13 +51,13 @@ from consortia.msp.identity import Identity
 from consortia.msp.signing import verify_signature
 from consortia.policy import SignatureRule, signature_policy_from_bytes
 from consortia.lifecycle.collections import find_config, member_msp_ids
-from consortia.lifecycle.definition import LIFECYCLE, DefinitionError, endorsement_rule
+from consortia.lifecycle.definition import LIFECYCLE, DefinitionError
 from consortia.policy.paths import APPLICATION_ENDORSEMENT, APPLICATION_WRITERS
 from consortia.protoutil.envelope import decode
 from consortia.protoutil.proposal import proposal_hash
 from consortia.protoutil.response import endorsement_signed_data
 from consortia.protoutil.txid import compute_tx_id
-from peer.committer.required import required_policies, validation_parameter
+from peer.committer.required import collection_rule, required_policies, validation_parameter
 from peer.lifecycle.state import approval_writer
 from peer.ledger.rwset import (
     KVRead,
@@ -86,6 +86,10 @@ class EndorsementPolicies(Protocol):
         """The chaincode's collection `name` (implicit ones included), None if it has none."""
         ...
 
+    def defines_collections(self, namespace: str) -> bool:
+        """Whether the chaincode's definition has collections (implicit ones aside)."""
+        ...
+
 
 class ChannelDefaultPolicies:
     """Until chaincode definitions exist, every namespace uses the channel's Endorsement
@@ -96,6 +100,9 @@ class ChannelDefaultPolicies:
 
     def collection(self, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
         return find_config(None, name)
+
+    def defines_collections(self, namespace: str) -> bool:
+        return False
 
 
 @dataclass
@@ -330,10 +337,8 @@ class TxValidator:
         if not member_msp_ids(config) <= set(self.bundle.application_msp_ids):
             raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
                            f"collection {name} of {namespace} belongs to an organization not on the channel")
-        if not config.HasField("endorsement_policy"):
-            return None
         try:
-            return endorsement_rule(config.endorsement_policy.SerializeToString())
+            return collection_rule(config)
         except DefinitionError as exc:
             raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE, f"collection {name} of {namespace}: {exc}") from exc
 

@@ -36,13 +36,15 @@ from google.protobuf.message import DecodeError
 
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.errors import MessageError, PolicyError
+from consortia.lifecycle.collections import member_msp_ids
+from consortia.lifecycle.definition import DefinitionError
 from consortia.policy import SignatureRule, signature_policy_from_bytes
 from consortia.protoutil.envelope import enum_name
 from consortia.protoutil.proposal import UnpackedProposal, unpack_proposal
 from consortia.protoutil.response import unpack_response_payload
 from consortia.protoutil.transaction import create_transaction_payload
 from peer.channel import PeerChannel
-from peer.committer.required import required_policies, validation_parameter
+from peer.committer.required import collection_rule, required_policies, validation_parameter
 from peer.committer.validator import EndorsementPolicies
 from peer.gateway.endorsement import (
     Outcome,
@@ -133,12 +135,20 @@ class Gateway:
         if chosen:
             responses = await collection.collect(self._chosen(proposal, members, chosen))
         else:
-            policy = self.policies(proposal.channel_id).policy_for(proposal.chaincode)
-            responses = await collection.collect(self._plan(proposal, channel, members, [policy]))
-            # Keys with a policy of their own (state-based endorsement) may need more endorsers.
+            policies = self.policies(proposal.channel_id)
+            policy = policies.policy_for(proposal.chaincode)
+            allowed: set[str] | None = None
+            if proposal.transient or policies.defines_collections(proposal.chaincode):
+                # As Fabric's gateway: this peer endorses first, and what the chaincode did
+                # says which collections the other endorsers must be members of.
+                await collection.collect([Layout.of({self.registry.local_msp_id: 1})])
+                allowed = self._private_readers(proposal, collection.reference)
+            responses = await collection.collect(self._plan(proposal, channel, members, [policy], allowed))
+            # Keys with a policy of their own (state-based endorsement), and collections with
+            # an endorsement policy of their own, may need more endorsers.
             needed = self._required(proposal, channel, collection.reference)
             if needed is not None and needed != [policy]:
-                responses = await collection.collect(self._plan(proposal, channel, members, needed))
+                responses = await collection.collect(self._plan(proposal, channel, members, needed, allowed))
         try:
             payload = create_transaction_payload(proposal, responses)
         except MessageError as exc:
@@ -156,9 +166,10 @@ class Gateway:
         return [Layout.of(dict.fromkeys(chosen, 1))]
 
     def _plan(self, proposal: UnpackedProposal, channel: PeerChannel, members: ChannelMembers,
-              policies: list[SignatureRule | str]) -> list[Layout]:
-        """The layouts satisfying all `policies` that the channel's peers can fill, best first."""
-        available = members.available()
+              policies: list[SignatureRule | str], allowed: set[str] | None = None) -> list[Layout]:
+        """The layouts satisfying all `policies` that the channel's peers (of the `allowed`
+        organizations, when given) can fill, best first."""
+        available = {msp: n for msp, n in members.available().items() if allowed is None or msp in allowed}
         key = (tuple(policies), tuple(sorted(available.items())))
         cached = self._plans.get(channel.channel_id)
         if cached is None or cached[0] is not channel.bundle:
@@ -195,6 +206,25 @@ class Gateway:
             raise GatewayError(Code.FAILED_PRECONDITION, str(exc)) from exc
         return policy_layouts(found, group, available)
 
+    def _private_readers(self, proposal: UnpackedProposal, payload: bytes | None) -> set[str] | None:
+        """The organizations whose peers can endorse a proposal that read private data:
+        members of every collection it read (None when it read none)."""
+        if payload is None:
+            return None
+        try:
+            rwset = parse_rwset(unpack_response_payload(payload)[1].results)
+        except MessageError:
+            return None
+        policies = self.policies(proposal.channel_id)
+        allowed: set[str] | None = None
+        for ns in rwset.namespaces:
+            for coll in ns.collections:
+                config = policies.collection(ns.namespace, coll.collection)
+                if coll.reads and config is not None:
+                    members = member_msp_ids(config)
+                    allowed = members if allowed is None else allowed & members
+        return allowed
+
     def _required(self, proposal: UnpackedProposal, channel: PeerChannel,
                   payload: bytes | None) -> list[SignatureRule | str] | None:
         """The policies the validator will check for what the endorsers did, read from the
@@ -210,9 +240,15 @@ class Gateway:
                     vp = validation_parameter(state, namespace, key)
                     return signature_policy_from_bytes(vp) if vp is not None else None
 
-                needed = required_policies(rwset, proposal.chaincode,
-                                           self.policies(proposal.channel_id).policy_for, key_policy)
-        except (MessageError, PolicyError) as exc:
+                policies = self.policies(proposal.channel_id)
+
+                def collection_policy(namespace: str, name: str) -> SignatureRule | str | None:
+                    config = policies.collection(namespace, name)
+                    return None if config is None else collection_rule(config)
+
+                needed = required_policies(rwset, proposal.chaincode, policies.policy_for, key_policy,
+                                           collection_policy)
+        except (MessageError, PolicyError, DefinitionError) as exc:
             log.debug("[%s] %s: cannot work out key-level policies: %s", proposal.channel_id, proposal.tx_id[:8], exc)
             return None
         return list(dict.fromkeys(n.policy for n in needed))

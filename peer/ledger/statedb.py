@@ -182,6 +182,12 @@ class StateReader:
         rows = self._db.execute("SELECT ns, coll, rwset FROM private_writes WHERE block = ? AND tx = ?", (block, tx))
         return {(ns, coll): rwset for ns, coll, rwset in rows}
 
+    def private_block(self, block: int) -> list[tuple[int, str, str, bytes]]:
+        """(tx, namespace, collection, write set) of every private write set this peer holds for a block."""
+        rows = self._db.execute("SELECT tx, ns, coll, rwset FROM private_writes WHERE block = ? ORDER BY tx, ns, coll",
+                                (block,))
+        return [(tx, ns, coll, bytes(rwset)) for tx, ns, coll, rwset in rows]
+
     def missing_private(self, limit: int = 1000) -> list[MissingPrivate]:
         """Private write sets this peer should keep but has not received, oldest first."""
         rows = self._db.execute("SELECT block, tx, ns, coll, digest FROM private_missing ORDER BY block, tx LIMIT ?",

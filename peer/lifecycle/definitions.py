@@ -164,6 +164,10 @@ class ChannelPolicies:
     def collection(self, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
         return self._definitions.collection(self._channel_id, namespace, name)
 
+    def defines_collections(self, namespace: str) -> bool:
+        found = self._definitions.committed(self._channel_id, namespace)
+        return found is not None and len(found[0].collections.config) > 0
+
 
 class LedgerCollections:
     """The ledger's view of collections, read from the very state a block commits over

@@ -8,6 +8,7 @@ single rule; the expected line is found in the edited text, where the mistake is
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -450,6 +451,42 @@ def test_chaincode_path_that_does_not_exist(net_file: Path) -> None:
     missing = (net_file.parent / "contracts" / "missing").resolve()
     expect(net_file, text, line(text, "contracts/missing"), "channels[0].chaincodes[0].path",
            f"chaincode folder {missing} does not exist")
+
+
+def write_collections(net_file: Path, *entries: dict[str, object]) -> None:
+    (net_file.parent / "collections.json").write_text(json.dumps(list(entries)))
+
+
+def test_chaincode_collections_config_is_read_beside_the_file(net_file: Path) -> None:
+    write_collections(net_file, {"name": "prices", "policy": "OR('RegistryMSP.member', 'ExchangeMSP.member')",
+                                 "requiredPeerCount": 1, "maxPeerCount": 2, "blockToLive": 5})
+    text = VALID + CHAINCODE + "        collections_config: collections.json\n"
+    (chaincode,) = load_network(net_file, text=text).channel("trading").chaincodes
+    package = chaincode.collections()
+    assert package is not None
+    config = package.config[0].static_collection_config
+    assert (config.name, config.required_peer_count, config.maximum_peer_count, config.block_to_live) == \
+        ("prices", 1, 2, 5)
+    (plain,) = load_network(net_file, text=VALID + CHAINCODE).channel("trading").chaincodes
+    assert plain.collections() is None
+
+
+def test_chaincode_collections_of_orgs_outside_the_channel(net_file: Path) -> None:
+    write_collections(net_file, {"name": "prices", "policy": "OR('AuditMSP.member')", "requiredPeerCount": 0,
+                                 "maxPeerCount": 1})
+    text = VALID + CHAINCODE + "        collections_config: collections.json\n"
+    expect(net_file, text, line(text, "collections_config"), "channels[0].chaincodes[0].collections_config",
+           "collection prices: member AuditMSP is not an organization of the channel")
+
+
+def test_chaincode_collections_config_missing_or_malformed(net_file: Path) -> None:
+    text = VALID + CHAINCODE + "        collections_config: collections.json\n"
+    where = line(text, "collections_config")
+    [problem] = problems(net_file, text)
+    assert problem.startswith(f"{net_file}:{where} channels[0].chaincodes[0].collections_config: cannot read ")
+    (net_file.parent / "collections.json").write_text("[{")
+    [problem] = problems(net_file, text)
+    assert "collections.json" in problem and "JSON" in problem
 
 
 def test_solo_with_two_orderer_nodes(net_file: Path) -> None:

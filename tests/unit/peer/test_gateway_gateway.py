@@ -12,6 +12,7 @@ real, verifiable endorsements.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -22,9 +23,12 @@ import pytest
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.orderer import ab_pb2
-from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2
+from fabric_protos.ledger.rwset import rwset_pb2
+from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
+from fabric_protos.peer import chaincode_pb2, collection_pb2, proposal_pb2, proposal_response_pb2
 
 from consortia.channelconfig.bundle import ChannelBundle
+from consortia.lifecycle.collections import find_config, parse_collections_json
 from consortia.msp.signing import SigningIdentity, verify_signed_data
 from consortia.policy import (
     ImplicitMeta,
@@ -246,10 +250,19 @@ class FixedPolicies:
     def __init__(self) -> None:
         self.policy: SignatureRule | str = "/Channel/Application/Endorsement"
         self.asked: list[str] = []
+        self.collections = collection_pb2.CollectionConfigPackage()
+        self.asked_collections: list[str] = []
 
     def policy_for(self, namespace: str) -> SignatureRule | str:
         self.asked.append(namespace)
         return self.policy
+
+    def collection(self, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
+        self.asked_collections.append(name)
+        return find_config(self.collections, name)
+
+    def defines_collections(self, namespace: str) -> bool:
+        return len(self.collections.config) > 0
 
 
 @dataclass
@@ -811,3 +824,61 @@ def test_submit_on_a_channel_this_peer_has_not_joined(net: Net) -> None:
     error = failure(submit(net, channel="other"))
     assert error.code is Code.FAILED_PRECONDITION
     assert net.called() == []
+
+
+# --- private data ------------------------------------------------------------------------
+
+
+def private_rwset(collection: str, *, read: bool) -> bytes:
+    """A read-write set that read (or only wrote) key `k` of `collection` of the chaincode."""
+    key_hash = b"\x01" * 32
+    hashed = kv_rwset_pb2.HashedRWSet(
+        hashed_reads=[kv_rwset_pb2.KVReadHash(key_hash=key_hash)] if read else [],
+        hashed_writes=[kv_rwset_pb2.KVWriteHash(key_hash=key_hash, value_hash=b"\x02" * 32)])
+    return bytes(rwset_pb2.TxReadWriteSet(ns_rwset=[rwset_pb2.NsReadWriteSet(
+        namespace=CC, collection_hashed_rwset=[rwset_pb2.CollectionHashedReadWriteSet(
+            collection_name=collection, hashed_rwset=hashed.SerializeToString(), pvt_rwset_hash=b"\x03" * 32)])],
+    ).SerializeToString())
+
+
+COLLECTIONS = parse_collections_json(json.dumps([
+    {"name": "org13", "policy": "OR('Org1MSP.member', 'Org3MSP.member')", "requiredPeerCount": 0, "maxPeerCount": 1},
+    {"name": "guarded", "policy": "OR('Org1MSP.member', 'Org2MSP.member')", "requiredPeerCount": 0,
+     "maxPeerCount": 1, "endorsementPolicy": {"signaturePolicy": "OR('Org3MSP.peer')"}},
+]))
+
+
+def with_collections(net: Net, results: bytes) -> None:
+    net.policies.collections = COLLECTIONS
+    for peer in net.peers.values():
+        peer.behaviour = endorse(results)
+
+
+def test_a_private_read_is_endorsed_here_first_then_only_by_members_of_the_collection(net: Net) -> None:
+    """Either Org2 or Org3 may join Org1 by the chaincode's policy; the chaincode read
+    collection org13, which Org2 is not a member of (its peers could not read it)."""
+    net.policies.policy = parse_signature_policy("OutOf(2, 'Org1MSP.peer', 'Org2MSP.peer', 'Org3MSP.peer')")
+    with_collections(net, private_rwset("org13", read=True))
+    run(endorse_request(net, net.propose()))
+    assert net.called() == [LOCAL, ORG3_PEER0]
+
+
+def test_a_private_write_alone_does_not_restrict_the_endorsers(net: Net) -> None:
+    net.policies.policy = parse_signature_policy("AND('Org1MSP.peer', 'Org2MSP.peer')")
+    with_collections(net, private_rwset("org13", read=False))
+    run(endorse_request(net, net.propose()))
+    assert net.called() == [LOCAL, ORG2_PEER0]
+
+
+def test_a_collection_with_its_own_endorsement_policy_brings_in_the_orgs_it_needs(net: Net) -> None:
+    net.policies.policy = parse_signature_policy("OR('Org1MSP.peer')")
+    with_collections(net, private_rwset("guarded", read=False))
+    run(endorse_request(net, net.propose()))
+    assert net.called() == [LOCAL, ORG3_PEER0]
+
+
+def test_without_collections_or_transient_data_the_plan_comes_first(net: Net) -> None:
+    net.policies.policy = parse_signature_policy("AND('Org1MSP.peer', 'Org2MSP.peer')")
+    run(endorse_request(net, net.propose()))
+    assert sorted(net.called()) == [LOCAL, ORG2_PEER0]
+    assert net.policies.asked_collections == []
