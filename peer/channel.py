@@ -33,13 +33,15 @@ from consortia.errors import MessageError
 from consortia.lifecycle.collections import member_msp_ids
 from consortia.msp.signing import SigningIdentity
 from consortia.protoutil.envelope import unpack_envelope
+from consortia.protoutil.transaction import unpack_transaction
 from peer.blockpuller import BlockPuller, ClientTLS
 from peer.committer.validator import EndorsementPolicies, TxValidator, ValidationResult
 from peer.endorser.simulator import TxSimulator
 from peer.ledger.kvledger import PeerLedger
 from peer.ledger.pvtcommit import CollectionRules, Received
-from peer.ledger.pvtdata import CollPvtRWSet, encode_pvt, parse_pvt
+from peer.ledger.pvtdata import CollPvtRWSet, consistent, encode_pvt, parse_pvt
 from peer.ledger.queries import LedgerQueries
+from peer.ledger.rwset import CollHashedRWSet, TxRWSet, parse_rwset
 from peer.ledger.statedb import MissingPrivate, StateReader
 from peer.ledger.transient import TransientStore
 from peer.privatedata.network import PrivateDataNetwork
@@ -158,11 +160,21 @@ class PeerChannel:
                                                       coll.pvt_rwset_hash), config))
         return received, wanted
 
-    async def _pull(self, wanted: Wanted, tx_ids: dict[tuple[int, int], str]) -> dict[MissingPrivate, bytes]:
+    async def _pull(self, wanted: Wanted, tx_ids: dict[tuple[int, int], str],
+                    hashed: Callable[[MissingPrivate], CollHashedRWSet | None]) -> dict[MissingPrivate, bytes]:
+        """What other member peers give of the `wanted` write sets, each checked against
+        the hashed set of its transaction (`hashed`)."""
         if not wanted or self.private_network is None:
             return {}
+
+        def accept(missing: MissingPrivate, rwset: bytes) -> bool:
+            expected = hashed(missing)
+            return expected is not None and consistent(CollPvtRWSet(missing.namespace, missing.collection, rwset),
+                                                       expected)
+
         try:
-            return await asyncio.wait_for(self.private_network.pull(self.bundle, tx_ids, wanted), self.pull_timeout)
+            return await asyncio.wait_for(self.private_network.pull(self.bundle, tx_ids, wanted, accept),
+                                          self.pull_timeout)
         except TimeoutError:
             log.warning("[%s] pulling %d private write set(s) timed out; the reconciler will retry",
                         self.channel_id, len(wanted))
@@ -170,14 +182,16 @@ class PeerChannel:
 
     def private_write_set(self, tx_id: str, block: int, tx: int, namespace: str, collection: str,
                           digest: bytes) -> bytes | None:
-        """A write set this peer holds (committed, or endorsed and not yet committed) whose
-        hash is `digest`; for another member peer that lacks it."""
+        """A write set this peer holds for another member peer that lacks it: the one it
+        committed (what purges left of it: the requester checks it key by key), or one in
+        its transient store whose hash is `digest`."""
         with self.reader() as reader:
             committed = reader.private_write_sets(block, tx).get((namespace, collection))
-        candidates = [committed] if committed is not None else []
-        candidates += [c.rwset for raw in self.transient.get(tx_id) for c in _parse_or_skip(raw)
-                       if (c.namespace, c.collection) == (namespace, collection)] if tx_id else []
-        return next((c for c in candidates if CollPvtRWSet(namespace, collection, c).digest == digest), None)
+        if committed is not None:
+            return committed
+        pending = [c.rwset for raw in self.transient.get(tx_id) for c in _parse_or_skip(raw)
+                   if (c.namespace, c.collection) == (namespace, collection)] if tx_id else []
+        return next((c for c in pending if CollPvtRWSet(namespace, collection, c).digest == digest), None)
 
     def private_data_of(self, number: int, msp_id: str) -> dict[int, rwset_pb2.TxPvtReadWriteSet]:
         """The private write sets of block `number` this peer holds, by position in the block,
@@ -216,7 +230,11 @@ class PeerChannel:
                 continue
             wanted.append((item, config))
             tx_ids[(item.block, item.tx)] = _tx_id(self.ledger.blocks.get(item.block), item.tx)
-        found = await self._pull(wanted, tx_ids)
+
+        def hashed(item: MissingPrivate) -> CollHashedRWSet | None:
+            return _hashed_set(self.ledger.blocks.get(item.block), item)
+
+        found = await self._pull(wanted, tx_ids, hashed)
         for item, rwset in found.items():
             stored = await asyncio.to_thread(self.ledger.db.fill_missing, item, rwset)
             log.info("[%s] reconciled private data of block %d tx %d (%s/%s): %d value(s)", self.channel_id,
@@ -233,7 +251,12 @@ class PeerChannel:
         received, wanted = await asyncio.to_thread(self._private_at_hand, block, result)
         if wanted:
             tx_ids = {(m.block, m.tx): result.txs[m.tx].tx_id for m, _ in wanted}
-            pulled = await self._pull(wanted, tx_ids)
+
+            def hashed(item: MissingPrivate) -> CollHashedRWSet | None:
+                rwset = result.txs[item.tx].rwset
+                return None if rwset is None else _collection_of(rwset, item)
+
+            pulled = await self._pull(wanted, tx_ids, hashed)
             received.update({(m.tx, m.namespace, m.collection): rwset for m, rwset in pulled.items()})
             if len(pulled) < len(wanted):
                 log.warning("[%s] block %d commits without %d private write set(s) this peer should keep; "
@@ -283,3 +306,17 @@ def _tx_id(block: common_pb2.Block, index: int) -> str:
         return unpack_envelope(block.data.data[index]).tx_id
     except (MessageError, IndexError):
         return ""
+
+
+def _collection_of(rwset: TxRWSet, item: MissingPrivate) -> CollHashedRWSet | None:
+    return next((c for ns in rwset.namespaces if ns.namespace == item.namespace
+                 for c in ns.collections if c.collection == item.collection), None)
+
+
+def _hashed_set(block: common_pb2.Block, item: MissingPrivate) -> CollHashedRWSet | None:
+    """The hashed set a committed block records for a missing write set."""
+    try:
+        tx = unpack_transaction(block.data.data[item.tx])
+        return _collection_of(parse_rwset(tx.actions[0].chaincode_action.results), item)
+    except (MessageError, IndexError):
+        return None

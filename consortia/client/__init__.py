@@ -23,6 +23,8 @@ orderer said.
 """
 
 from consortia.client.block_events import (
+    BlockAndPrivateDataEventsRequest,
+    BlockAndPrivateDataEventStream,
     BlockEventsRequest,
     BlockEventStream,
     FilteredBlockEventsRequest,
@@ -62,6 +64,8 @@ from consortia.client.stream import EventStream
 from consortia.client.transaction import Transaction
 
 __all__ = [
+    "BlockAndPrivateDataEventStream",
+    "BlockAndPrivateDataEventsRequest",
     "BlockEventStream",
     "BlockEventsRequest",
     "ChaincodeEvent",

@@ -33,6 +33,7 @@ LAST_BLOCK = 2**64 - 1
 
 BlockEventStream = EventStream[common_pb2.Block]
 FilteredBlockEventStream = EventStream[events_pb2.FilteredBlock]
+BlockAndPrivateDataEventStream = EventStream[events_pb2.BlockAndPrivateData]
 
 
 def seek_info(start_block: int | None, checkpoint: Checkpoint | None) -> ab_pb2.SeekInfo:
@@ -134,6 +135,27 @@ class FilteredBlockEventsRequest(_BlockEventsRequestBase):
         def blocks(response: events_pb2.DeliverResponse) -> list[events_pb2.FilteredBlock]:
             if response.WhichOneof("Type") == "filtered_block":
                 return [response.filtered_block]
+            if response.WhichOneof("Type") == "status":
+                self._status(response)
+            return []
+
+        return EventStream(self._open(timeout), blocks, self._on_error)
+
+
+class BlockAndPrivateDataEventsRequest(_BlockEventsRequestBase):
+    """A (signed or still unsigned) request for a channel's blocks with the private data
+    the requester's organization may see."""
+
+    _method = "DeliverWithPrivateData"
+    _rebuild = "new_signed_block_and_private_data_events_request"
+
+    def get_events(self, timeout: float | None = None) -> BlockAndPrivateDataEventStream:
+        """Open the stream of `peer.BlockAndPrivateData`: each block, and the private write
+        sets (`rwset.TxPvtReadWriteSet`) by the position of their transaction in it."""
+
+        def blocks(response: events_pb2.DeliverResponse) -> list[events_pb2.BlockAndPrivateData]:
+            if response.WhichOneof("Type") == "block_and_private_data":
+                return [response.block_and_private_data]
             if response.WhichOneof("Type") == "status":
                 self._status(response)
             return []

@@ -23,7 +23,11 @@ from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import proposal_pb2
 
-from consortia.client.block_events import BlockEventsRequest, FilteredBlockEventsRequest
+from consortia.client.block_events import (
+    BlockAndPrivateDataEventsRequest,
+    BlockEventsRequest,
+    FilteredBlockEventsRequest,
+)
 from consortia.client.chaincode_events import ChaincodeEventsRequest
 from consortia.client.commit import Commit
 from consortia.client.connection import Connection, Timeouts
@@ -95,6 +99,12 @@ class Gateway:
         envelope = decode(common_pb2.Envelope, request_bytes, "filtered block events request bytes")
         envelope.signature = signature
         return FilteredBlockEventsRequest(self._connection, envelope)
+
+    def new_signed_block_and_private_data_events_request(self, request_bytes: bytes,
+                                                         signature: bytes) -> BlockAndPrivateDataEventsRequest:
+        envelope = decode(common_pb2.Envelope, request_bytes, "block and private data events request bytes")
+        envelope.signature = signature
+        return BlockAndPrivateDataEventsRequest(self._connection, envelope)
 
     def close(self) -> None:
         """Close the connection (ending its event streams), unless it was handed in."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fabric_protos.common import common_pb2
 
 from consortia.client.block_events import (
+    BlockAndPrivateDataEventsRequest,
+    BlockAndPrivateDataEventStream,
     BlockEventsRequest,
     BlockEventStream,
     FilteredBlockEventsRequest,
@@ -65,6 +67,17 @@ class Network:
     def new_filtered_block_events_request(self, start_block: int | None = None,
                                           checkpoint: Checkpoint | None = None) -> FilteredBlockEventsRequest:
         return FilteredBlockEventsRequest(self._connection, self._seek_envelope(start_block, checkpoint))
+
+    def get_block_and_private_data_events(self, start_block: int | None = None,
+                                          checkpoint: Checkpoint | None = None,
+                                          timeout: float | None = None) -> BlockAndPrivateDataEventStream:
+        """Blocks with the private data of the collections the client's org is a member of."""
+        return self.new_block_and_private_data_events_request(start_block, checkpoint).get_events(timeout)
+
+    def new_block_and_private_data_events_request(self, start_block: int | None = None,
+                                                  checkpoint: Checkpoint | None = None,
+                                                  ) -> BlockAndPrivateDataEventsRequest:
+        return BlockAndPrivateDataEventsRequest(self._connection, self._seek_envelope(start_block, checkpoint))
 
     def _seek_envelope(self, start_block: int | None, checkpoint: Checkpoint | None) -> common_pb2.Envelope:
         seek = seek_info(start_block, checkpoint)

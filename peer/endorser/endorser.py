@@ -24,7 +24,13 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from fabric_protos.peer import chaincode_event_pb2, chaincode_pb2, collection_pb2, proposal_pb2, proposal_response_pb2
+from fabric_protos.peer import (
+    chaincode_event_pb2,
+    chaincode_pb2,
+    collection_pb2,
+    proposal_pb2,
+    proposal_response_pb2,
+)
 
 from consortia.errors import ConsortiaError, IdentityError, MessageError, SignatureError
 from consortia.lifecycle.definition import LIFECYCLE, LOCAL_FUNCTIONS
@@ -45,8 +51,8 @@ from peer.chaincode.handler import ChaincodeCallError
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.channel import PeerChannel
 from peer.endorser.simulator import SimulationError, TxSimulator
-from peer.lifecycle.definitions import Route
 from peer.ledger.pvtdata import CollPvtRWSet, encode_pvt
+from peer.lifecycle.definitions import Route
 from peer.lifecycle.scc import ChannelCall, Lifecycle, LifecycleError
 from peer.privatedata.network import DisseminationError, PrivateDataNetwork
 
@@ -249,10 +255,9 @@ class Endorser:
         return endorsed
 
     async def _keep_private(self, proposal: UnpackedProposal, channel: PeerChannel, private: list[CollPvtRWSet]) -> None:
-        """Store the proposal's private write sets and disseminate them; Refused if too few
-        member peers accepted them."""
+        """Disseminate the proposal's private write sets, then keep them until the block
+        commits; Refused if too few member peers accepted them."""
         height = channel.height
-        channel.transient.put(proposal.tx_id, height, encode_pvt(private))
         sets = []
         for pvt in private:
             config = self.definitions.collection(proposal.channel_id, pvt.namespace, pvt.collection)
@@ -263,9 +268,11 @@ class Endorser:
             needy = [f"{p.namespace}/{p.collection}" for p, c in sets if c.required_peer_count > 0]
             if needy:
                 raise Refused(f"failed to distribute private data of {', '.join(needy)}: this peer cannot reach others")
-            return
-        try:
-            await self.private_network.disseminate(channel.bundle, proposal.tx_id, height, sets)
-        except DisseminationError as exc:
-            raise Refused(str(exc)) from exc
+        else:
+            try:
+                await self.private_network.disseminate(channel.bundle, proposal.tx_id, height, sets)
+            except DisseminationError as exc:
+                raise Refused(str(exc)) from exc
+        # Only an endorsement given keeps the values here (a refused one leaves nothing behind).
+        channel.transient.put(proposal.tx_id, height, encode_pvt(private))
 

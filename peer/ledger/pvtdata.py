@@ -126,3 +126,22 @@ def hashed_state_writes(namespace: str, coll: CollHashedRWSet) -> NsRWSet:
 def matches(pvt: CollPvtRWSet, hashed: CollHashedRWSet) -> bool:
     """Whether a private write set is the one the block's hashed set was endorsed with."""
     return bool(hashed.pvt_rwset_hash) and pvt.digest == hashed.pvt_rwset_hash
+
+
+def consistent(pvt: CollPvtRWSet, hashed: CollHashedRWSet) -> bool:
+    """Whether a private write set is the endorsed one, or what purges left of it (the
+    writes of purged keys removed): every write it still has matches the block's hashes.
+    A member peer that missed the set gets the rest from a peer that kept it."""
+    if matches(pvt, hashed):
+        return True
+    try:
+        writes = pvt.state_writes().writes
+    except MessageError:
+        return False
+    expected = {w.key_hash: w for w in hashed.writes}
+    for write in writes:
+        found = expected.get(key_hash(write.key))
+        if found is None or found.is_delete != write.is_delete or (
+                not write.is_delete and found.value_hash != value_hash(write.value)):
+            return False
+    return True

@@ -121,9 +121,10 @@ class PrivateDataNetwork:
     # ----- pulls ----------------------------------------------------------------------
 
     async def pull(self, bundle: ChannelBundle, tx_ids: dict[tuple[int, int], str],
-                   wanted: list[tuple[MissingPrivate, Config]]) -> dict[MissingPrivate, bytes]:
+                   wanted: list[tuple[MissingPrivate, Config]],
+                   accept: Callable[[MissingPrivate, bytes], bool]) -> dict[MissingPrivate, bytes]:
         """What member peers hold of the `wanted` write sets (each with its collection
-        config), checked against their digests. `tx_ids` names each (block, tx)."""
+        config) that `accept` finds true to the block. `tx_ids` names each (block, tx)."""
         found: dict[MissingPrivate, bytes] = {}
         peers: dict[PeerAddress, list[MissingPrivate]] = {}
         for missing, config in wanted:
@@ -150,6 +151,6 @@ class PrivateDataNetwork:
             for element in response.elements:
                 d = element.digest
                 match = by_key.get((d.block, d.tx_num, d.namespace, d.collection))
-                if match is not None and CollPvtRWSet(d.namespace, d.collection, element.rwset).digest == match.digest:
+                if match is not None and accept(match, bytes(element.rwset)):
                     found[match] = bytes(element.rwset)
         return found

@@ -71,6 +71,9 @@ class NodeProcess:
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, timeout: float = 20.0) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            # A second process would share the port, and outlive every fixture.
+            raise RuntimeError(f"{self.name} is already running (pid {self.proc.pid})")
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
             [sys.executable, "-m", self.module, "--config", str(self.config)],
