@@ -44,6 +44,12 @@ COLLECTIONS = [
     {"name": "shortlived", "policy": MEMBER_POLICY, "requiredPeerCount": 1, "maxPeerCount": 2, "blockToLive": 2},
     # Dissemination may fail without failing the endorsement: for a member peer that is down.
     {"name": "relaxed", "policy": MEMBER_POLICY, "requiredPeerCount": 0, "maxPeerCount": 2, "blockToLive": 0},
+    # Changes need Org2's peer, whatever the chaincode's policy says.
+    {"name": "guarded", "policy": MEMBER_POLICY, "requiredPeerCount": 0, "maxPeerCount": 2,
+     "endorsementPolicy": {"signaturePolicy": "OR('Org2MSP.peer')"}},
+    # Only clients of the member orgs may read or write it.
+    {"name": "closed", "policy": MEMBER_POLICY, "requiredPeerCount": 0, "maxPeerCount": 2,
+     "memberOnlyRead": True, "memberOnlyWrite": True},
 ]
 # Any one org's peer may endorse, so Org1 alone can when Org2's peer is down.
 ENDORSEMENT = "OR('Org1MSP.peer', 'Org2MSP.peer', 'Org3MSP.peer')"
@@ -393,3 +399,41 @@ def test_deliver_with_private_data_gives_each_org_its_collections(pnet: PrivateN
     outsider = first("Org3MSP")
     assert outsider.block.header.number == written
     assert dict(outsider.private_data_map) == {}
+
+
+def test_a_private_write_without_the_collections_endorsement_policy_is_invalid(pnet: PrivateNet) -> None:
+    key, value = unique("key"), unique("value")
+    with pytest.raises(CommitError) as failed:
+        pnet.put_secret("guarded", key, value, endorsers=["Org1MSP"])  # the chaincode's policy alone
+    assert failed.value.code_name == "ENDORSEMENT_POLICY_FAILURE"
+    assert pnet.evaluate("Org1MSP", "get_secret", "guarded", key) == ""
+    # Left to plan, Org1's gateway finds that the collection needs Org2's peer.
+    with pnet.gateway("Org1MSP") as gateway:
+        contract = gateway.get_network("ch1").get_contract(CHAINCODE)
+        contract.submit("put_secret", ["guarded"], {"key": key, "value": value})
+    for org in MEMBERS:
+        eventually(reads(pnet, org, "guarded", key, value))
+
+
+def test_member_only_read_and_write_refuse_clients_of_other_orgs(pnet: PrivateNet) -> None:
+    key, value = unique("key"), unique("value")
+    pnet.put_secret("closed", key, value)
+    eventually(reads(pnet, "Org1MSP", "closed", key, value))
+    with connect(pnet.peers["Org1MSP"].address, signer=pnet.net.identity("Org3MSP", "User1")) as gateway:
+        contract = gateway.get_network("ch1").get_contract(CHAINCODE)
+        with pytest.raises(GatewayError, match="tx creator does not have read access permission"):
+            contract.evaluate("get_secret", ["closed", key], target_organizations=["Org1MSP"])
+        with pytest.raises(EndorseError, match="tx creator does not have write access permission"):
+            contract.submit("put_secret", ["closed"], {"key": key, "value": "other"},
+                            endorsing_organizations=["Org1MSP"])
+    assert pnet.evaluate("Org1MSP", "get_secret", "closed", key) == value
+
+
+def test_a_rich_query_over_a_collection_on_a_member_peer(pnet: PrivateNet) -> None:
+    owner = unique("owner")
+    keys = [unique("key") for _ in range(3)]
+    for key, who in zip(keys, (owner, owner, "someone else")):
+        pnet.put_secret("secrets", key, json.dumps({"owner": who}))
+    eventually(reads(pnet, "Org2MSP", "secrets", keys[2], json.dumps({"owner": "someone else"})))
+    found = json.loads(pnet.evaluate("Org2MSP", "query_secrets", "secrets", json.dumps({"selector": {"owner": owner}})))
+    assert sorted(found) == sorted(keys[:2])
