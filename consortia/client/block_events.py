@@ -94,6 +94,19 @@ class _BlockEventsRequestBase:
     def _on_error(self, error: grpc.RpcError) -> GatewayError:
         return gateway_error(error, f"block events on channel {self._channel_id}", self._connection.address)
 
+    def _stream(self, kind: str, timeout: float | None) -> EventStream[Any]:
+        """The stream of the responses' `kind` field (a status ends it)."""
+
+        def items(response: events_pb2.DeliverResponse) -> list[Any]:
+            found = response.WhichOneof("Type")
+            if found == kind:
+                return [getattr(response, kind)]
+            if found == "status":
+                self._status(response)
+            return []
+
+        return EventStream(self._open(timeout), items, self._on_error)
+
     def _status(self, response: events_pb2.DeliverResponse) -> None:
         """A status ends the stream: SUCCESS once the stop block is sent, else a refusal."""
         if response.status != common_pb2.SUCCESS:
@@ -112,15 +125,7 @@ class BlockEventsRequest(_BlockEventsRequestBase):
 
     def get_events(self, timeout: float | None = None) -> BlockEventStream:
         """Open the stream of `common.Block`s; it has no end unless closed or given `timeout`."""
-
-        def blocks(response: events_pb2.DeliverResponse) -> list[common_pb2.Block]:
-            if response.WhichOneof("Type") == "block":
-                return [response.block]
-            if response.WhichOneof("Type") == "status":
-                self._status(response)
-            return []
-
-        return EventStream(self._open(timeout), blocks, self._on_error)
+        return self._stream("block", timeout)
 
 
 class FilteredBlockEventsRequest(_BlockEventsRequestBase):
@@ -131,15 +136,7 @@ class FilteredBlockEventsRequest(_BlockEventsRequestBase):
 
     def get_events(self, timeout: float | None = None) -> FilteredBlockEventStream:
         """Open the stream of `peer.FilteredBlock`s; no end unless closed or given `timeout`."""
-
-        def blocks(response: events_pb2.DeliverResponse) -> list[events_pb2.FilteredBlock]:
-            if response.WhichOneof("Type") == "filtered_block":
-                return [response.filtered_block]
-            if response.WhichOneof("Type") == "status":
-                self._status(response)
-            return []
-
-        return EventStream(self._open(timeout), blocks, self._on_error)
+        return self._stream("filtered_block", timeout)
 
 
 class BlockAndPrivateDataEventsRequest(_BlockEventsRequestBase):
@@ -152,12 +149,4 @@ class BlockAndPrivateDataEventsRequest(_BlockEventsRequestBase):
     def get_events(self, timeout: float | None = None) -> BlockAndPrivateDataEventStream:
         """Open the stream of `peer.BlockAndPrivateData`: each block, and the private write
         sets (`rwset.TxPvtReadWriteSet`) by the position of their transaction in it."""
-
-        def blocks(response: events_pb2.DeliverResponse) -> list[events_pb2.BlockAndPrivateData]:
-            if response.WhichOneof("Type") == "block_and_private_data":
-                return [response.block_and_private_data]
-            if response.WhichOneof("Type") == "status":
-                self._status(response)
-            return []
-
-        return EventStream(self._open(timeout), blocks, self._on_error)
+        return self._stream("block_and_private_data", timeout)

@@ -29,7 +29,7 @@ from consortia.lifecycle.package import (
 from consortia.msp.signing import SigningIdentity
 from consortia.protoutil.proposal import create_proposal, sign_proposal
 from tests.support.contracts import write_versioned_contract
-from tests.support.processes import free_ports, run, share
+from tests.support.processes import free_ports, run
 from tests.support.testnet import PeerHandle, TestNetwork
 
 pytestmark = pytest.mark.integration
@@ -42,15 +42,7 @@ class LifecycleNet:
     def __init__(self, root: Path) -> None:
         channels = [{"name": "ch1", "organizations": list(ORGS)}]
         self.net = TestNetwork(root, {"channels": channels})
-        self.net.orderer.start()
-        run(self.net.join("ch1"))
-        self.peers: dict[str, PeerHandle] = {}
-        for msp_id in ORGS:
-            peer = self.net.peer(msp_id, chaincode_listen=f"127.0.0.1:{free_ports(1)[0]}")
-            peer.node.start()
-            run(self.net.join_peer(peer, "ch1"))
-            self.peers[msp_id] = peer
-        share(self.net.orderer, *(p.node for p in self.peers.values()))
+        self.peers: dict[str, PeerHandle] = self.net.start_channel("ch1", ORGS)
 
     def admin(self, msp_id: str) -> SigningIdentity:
         return self.net.identity(msp_id, "Admin")

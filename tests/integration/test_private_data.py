@@ -29,7 +29,7 @@ from consortia.ledger.blockstore import FILE_NAME as BLOCK_FILE
 from consortia.lifecycle import operations as ops
 from consortia.lifecycle.collections import parse_collections_json
 from consortia.lifecycle.package import package_python
-from tests.support.processes import NodeProcess, free_ports, run, share
+from tests.support.processes import NodeProcess, run
 from tests.support.testnet import PeerHandle, TestNetwork
 
 pytestmark = pytest.mark.integration
@@ -62,15 +62,7 @@ class PrivateNet:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.net = TestNetwork(root, {"channels": [{"name": "ch1", "organizations": list(ORGS)}]})
-        self.net.orderer.start()
-        run(self.net.join("ch1"))
-        self.peers: dict[str, PeerHandle] = {}
-        for msp_id in ORGS:
-            peer = self.net.peer(msp_id, chaincode_listen=f"127.0.0.1:{free_ports(1)[0]}")
-            peer.node.start()
-            run(self.net.join_peer(peer, "ch1"))
-            self.peers[msp_id] = peer
-        share(self.net.orderer, *(p.node for p in self.peers.values()))
+        self.peers: dict[str, PeerHandle] = self.net.start_channel("ch1", ORGS)
 
     def endpoint(self, msp_id: str) -> NodeEndpoint:
         return NodeEndpoint(self.peers[msp_id].address, self.net.identity(msp_id, "Admin"))

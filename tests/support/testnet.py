@@ -3,6 +3,7 @@ processes on demand, and signed envelopes of the kinds the tests need."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from consortia.protoutil.envelope import create_signed_envelope
 from consortia.protoutil.proposal import UnpackedProposal, create_proposal, sign_proposal, unpack_proposal
 from consortia.protoutil.response import create_proposal_response
 from consortia.protoutil.transaction import create_signed_transaction
-from tests.support.processes import NodeProcess, free_port_block
+from tests.support.processes import NodeProcess, free_port_block, free_ports, share
 
 # Org1 and Org2 are members of channel "ch1"; Org3 is in the network but not the channel.
 NETWORK: dict[str, Any] = {
@@ -177,6 +178,20 @@ class TestNetwork:
 
     async def join_peer(self, peer: PeerHandle, channel_id: str) -> None:
         await adminclient.join_channel(self.peer_admin(peer), self.genesis(channel_id))
+
+    def start_channel(self, channel_id: str, msp_ids: Sequence[str]) -> dict[str, PeerHandle]:
+        """Start the orderer and a peer of each org (with a chaincode listener), all on
+        `channel_id`, shared by the module (its fixture kills them)."""
+        self.orderer.start()
+        asyncio.run(self.join(channel_id))
+        peers: dict[str, PeerHandle] = {}
+        for msp_id in msp_ids:
+            peer = self.peer(msp_id, chaincode_listen=f"127.0.0.1:{free_ports(1)[0]}")
+            peer.node.start()
+            asyncio.run(self.join_peer(peer, channel_id))
+            peers[msp_id] = peer
+        share(self.orderer, *(p.node for p in peers.values()))
+        return peers
 
     async def peer_deliver(
         self, peer: PeerHandle, *requests: common_pb2.Envelope, filtered: bool = False, timeout: float = 30,
