@@ -248,7 +248,7 @@ class PeerChannel:
     async def _commit_pulled(self, block: common_pb2.Block) -> list[int]:
         """Validate, gather private data (pulling what is missing), commit."""
         result = await asyncio.to_thread(self.validator.validate, block)
-        received, wanted = await asyncio.to_thread(self._private_at_hand, block, result)
+        received, wanted = self._private_at_hand(block, result)  # quick: reads only for collections
         if wanted:
             tx_ids = {(m.block, m.tx): result.txs[m.tx].tx_id for m, _ in wanted}
 
