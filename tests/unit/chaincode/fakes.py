@@ -57,8 +57,11 @@ class FakeStub:
     def __init__(self, committed: dict[str, bytes], args: list[bytes], *, creator: bytes = b"",
                  transient: dict[str, bytes] | None = None, is_init: bool = False, tx_id: str = "0123456789abcdef",
                  channel_id: str = "testchannel", private: dict[str, dict[str, bytes]] | None = None,
-                 private_policies: dict[str, dict[str, bytes]] | None = None) -> None:
+                 private_policies: dict[str, dict[str, bytes]] | None = None,
+                 policies: dict[str, bytes] | None = None, timestamp: dt.datetime = TIMESTAMP) -> None:
         self._committed = committed
+        self._policies = policies if policies is not None else {}
+        self._timestamp = timestamp
         self._private = private if private is not None else {}
         self._private_policies = private_policies if private_policies is not None else {}
         self._args = args
@@ -70,6 +73,7 @@ class FakeStub:
         self.writes: dict[str, bytes | None] = {}  # None: deleted
         self.private_writes: dict[str, dict[str, bytes | None]] = {}  # collection -> key -> value, None: deleted
         self.private_policy_writes: dict[str, dict[str, bytes]] = {}
+        self.policy_writes: dict[str, bytes] = {}  # key-level endorsement policies set
         self.event: chaincode_event_pb2.ChaincodeEvent | None = None
         self.calls: list[str] = []  # stub methods called, in order
 
@@ -94,7 +98,7 @@ class FakeStub:
         return dict(self._transient)
 
     def get_tx_timestamp(self) -> dt.datetime:
-        return TIMESTAMP
+        return self._timestamp
 
     def get_state(self, key: str, collection: str = "") -> bytes:
         self.calls.append(f"get_state {key}")
@@ -111,6 +115,17 @@ class FakeStub:
 
     def get_state_by_range(self, start: str, end: str) -> FakeIterator:
         return _range(self._committed, start, end)
+
+    def get_state_by_partial_composite_key(self, object_type: str, attributes: Sequence[str]) -> FakeIterator:
+        prefix = self.create_composite_key(object_type, attributes)
+        return _range(self._committed, prefix, prefix + MAX_UNICODE_RUNE)
+
+    def get_state_validation_parameter(self, key: str) -> bytes:
+        return self._policies.get(key, b"")
+
+    def set_state_validation_parameter(self, key: str, policy: bytes) -> None:
+        self.calls.append(f"set_state_validation_parameter {key}")
+        self.policy_writes[key] = policy
 
     def set_event(self, name: str, payload: bytes = b"") -> None:
         self.event = chaincode_event_pb2.ChaincodeEvent(event_name=name, payload=payload, tx_id=self.tx_id)
@@ -168,19 +183,23 @@ class FakeLedger:
     state: dict[str, bytes] = field(default_factory=dict)
     private: dict[str, dict[str, bytes]] = field(default_factory=dict)  # collection -> key -> value
     private_policies: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    policies: dict[str, bytes] = field(default_factory=dict)  # key-level endorsement policies
     last: FakeStub | None = None
 
     def stub(self, *args: str | bytes, creator: bytes = b"", transient: dict[str, bytes] | None = None,
-             is_init: bool = False) -> FakeStub:
+             is_init: bool = False, timestamp: dt.datetime = TIMESTAMP) -> FakeStub:
         return FakeStub(self.state, encode(args), creator=creator, transient=transient, is_init=is_init,
-                        private=self.private, private_policies=self.private_policies)
+                        private=self.private, private_policies=self.private_policies, policies=self.policies,
+                        timestamp=timestamp)
 
     def invoke(self, chaincode: Any, *args: str | bytes, creator: bytes = b"",
-               transient: dict[str, bytes] | None = None, init: bool = False) -> Any:
-        stub = self.stub(*args, creator=creator, transient=transient, is_init=init)
+               transient: dict[str, bytes] | None = None, init: bool = False,
+               timestamp: dt.datetime = TIMESTAMP) -> Any:
+        stub = self.stub(*args, creator=creator, transient=transient, is_init=init, timestamp=timestamp)
         response = chaincode.init(stub) if init else chaincode.invoke(stub)
         if response.status == OK:
             _apply(self.state, stub.writes)
+            self.policies.update(stub.policy_writes)
             for collection, policies in stub.private_policy_writes.items():
                 self.private_policies.setdefault(collection, {}).update(policies)
             for collection, writes in stub.private_writes.items():

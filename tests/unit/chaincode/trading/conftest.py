@@ -1,0 +1,97 @@
+"""The parties of the carbon market (DOMAIN.md §2.2) as proposal creators, and the
+trading chaincode on a fake ledger, for the trading contract's unit tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from chaincode.contract import ContractChaincode
+from chaincode.contracts.trading import contracts
+from tests.support.identities import make_org
+from tests.unit.chaincode.fakes import FakeLedger
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def beijing(text: str) -> dt.datetime:
+    """`2023-09-05T10:15` as a Beijing-time timestamp."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=BEIJING)
+
+
+@dataclass(frozen=True)
+class Parties:
+    """Creators (serialized identities) of each role, by name."""
+
+    creators: dict[str, bytes]
+
+    def __getitem__(self, name: str) -> bytes:
+        return self.creators[name]
+
+
+@pytest.fixture(scope="session")
+def parties() -> Parties:
+    orgs = {msp: make_org(msp) for msp in ("MEEMSP", "ProvGDMSP", "ProvSDMSP", "RegistryMSP", "ExchangeMSP",
+                                           "BankMSP", "EmitterMSP", "VerifierMSP", "AuditMSP")}
+
+    def who(msp: str, **attributes: str) -> bytes:
+        return orgs[msp].identity(attributes=attributes).serialize()
+
+    creators = {
+        "regulator": who("MEEMSP", role="regulator"),
+        "gd": who("ProvGDMSP", role="province_officer", province="GD"),
+        "sd": who("ProvSDMSP", role="province_officer", province="SD"),
+        "registry": who("RegistryMSP", role="registry_operator"),
+        "exchange": who("ExchangeMSP", role="exchange_operator"),
+        "bank": who("BankMSP", role="bank_operator", bank_id="SB1"),
+        "verifier": who("VerifierMSP", role="verifier", agency_id="V1"),
+        "auditor": who("AuditMSP", role="auditor"),
+    }
+    for entity, province in (("E1", "GD"), ("E2", "GD"), ("E3", "GD"), ("E4", "SD"), ("E5", "GD"), ("E6", "SD"),
+                             ("E7", "GD")):
+        creators[entity] = who("EmitterMSP", role="emitter", entity_id=entity, province=province)
+    return Parties(creators)
+
+
+@pytest.fixture(scope="module")
+def cc() -> ContractChaincode:
+    return ContractChaincode(*contracts)
+
+
+class Trading:
+    """The trading chaincode on a fake ledger: call functions as a party, at a time."""
+
+    def __init__(self, cc: ContractChaincode, parties: Parties) -> None:
+        self.cc = cc
+        self.parties = parties
+        self.ledger = FakeLedger()
+
+    def call(self, who: str, function: str, *args: object, at: str = "2023-09-05T10:00") -> Any:
+        """The result (decoded JSON, or None) of a successful call; AssertionError otherwise."""
+        response = self.ledger.invoke(self.cc, function, *[a if isinstance(a, str) else json.dumps(a) for a in args],
+                                      creator=self.parties[who], timestamp=beijing(at))
+        assert response.status == 200, response.message
+        return json.loads(response.payload) if response.payload else None
+
+    def refused(self, who: str, function: str, *args: object, at: str = "2023-09-05T10:00") -> str:
+        """The message of a refused call (`CODE: message`); the ledger is unchanged."""
+        before = (dict(self.ledger.state), dict(self.ledger.policies))
+        response = self.ledger.invoke(self.cc, function, *[a if isinstance(a, str) else json.dumps(a) for a in args],
+                                      creator=self.parties[who], timestamp=beijing(at))
+        assert response.status == 500, f"{function} was accepted"
+        assert (self.ledger.state, self.ledger.policies) == before
+        return str(response.message)
+
+    def event(self) -> tuple[str, Any]:
+        stub = self.ledger.last
+        assert stub is not None and stub.event is not None, "no event"
+        return stub.event.event_name, json.loads(stub.event.payload)
+
+
+@pytest.fixture
+def trading(cc: ContractChaincode, parties: Parties) -> Trading:
+    return Trading(cc, parties)

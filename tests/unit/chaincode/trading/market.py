@@ -1,0 +1,89 @@
+"""The setup the trading chaincode's tests share: the common fixture of DOMAIN.md §8
+(period CP2021-2022, benchmark set BM-SAMPLE, products CEA21 and CCER, the entities'
+accounts), readers of the fake ledger's records and key-level policies, and callers of a
+right MSP with a wrong role."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from chaincode.shim.stub import ChaincodeStub
+from consortia.policy import parse_signature_policy, signature_policy_bytes
+from tests.support.identities import make_org
+
+PERIOD = {"vintages": [2021, 2022], "products": ["CEA21", "CEA22", "CCER"],
+          "report_deadline": "2022-03-31T23:59+08:00", "verify_deadline": "2022-06-30T23:59+08:00",
+          "surrender_deadline": "2023-12-31T17:00+08:00", "milestone95_date": "2023-11-15"}
+BM_SAMPLE = {"COAL_GT300": {"supply_kg_per_mwh": 877, "heat_kg_per_gj": 126},
+             "COAL_LE300": {"supply_kg_per_mwh": 979, "heat_kg_per_gj": 126},
+             "COAL_UNCONV": {"supply_kg_per_mwh": 1146, "heat_kg_per_gj": 126},
+             "GAS": {"supply_kg_per_mwh": 392, "heat_kg_per_gj": 59}}
+# entity: (name, province, unit type); entity E<n> has account A-E<n>
+ENTITIES = {"E1": ("Dongfang Power", "GD", "COAL_GT300"), "E2": ("Nanhai Thermal", "GD", "COAL_GT300"),
+            "E3": ("Pearl River Power", "GD", "COAL_GT300"), "E4": ("Jinan Heat", "SD", "COAL_LE300"),
+            "E5": ("Zhuhai Power", "GD", "COAL_GT300"), "E6": ("Qingdao Gas", "SD", "GAS"),
+            "E7": ("Shantou Power", "GD", "COAL_LE300")}
+SETUP_AT = "2023-04-01T09:00"
+
+
+def key(kind: str, *parts: str) -> str:
+    return ChaincodeStub.create_composite_key(kind, list(parts))
+
+
+def record(trading: Any, kind: str, *parts: str) -> Any:
+    """The committed record under `kind~parts` (KeyError if none)."""
+    return json.loads(trading.ledger.state[key(kind, *parts)])
+
+
+def policy_of(trading: Any, kind: str, *parts: str) -> bytes:
+    return bytes(trading.ledger.policies[key(kind, *parts)])
+
+
+def peers(*msps: str) -> bytes:
+    return signature_policy_bytes(parse_signature_policy("AND(" + ", ".join(f"'{m}.peer'" for m in msps) + ")"))
+
+
+def open_market(trading: Any) -> None:
+    """Period CP2021-2022, benchmarks BM-SAMPLE, products CEA21 (4,900 fen) and CCER."""
+    trading.call("regulator", "admin:init_period", "CP2021-2022", json.dumps(PERIOD), at=SETUP_AT)
+    trading.call("regulator", "admin:set_benchmarks", "BM-SAMPLE", json.dumps(BM_SAMPLE), at=SETUP_AT)
+    trading.call("exchange", "admin:list_product", "CEA21", "CEA", 2021, 4900, at=SETUP_AT)
+    trading.call("exchange", "admin:list_product", "CCER", "CCER", 0, 3000, at=SETUP_AT)
+
+
+def open_accounts(trading: Any, *entities: str) -> None:
+    for entity in entities:
+        name, province, unit_type = ENTITIES[entity]
+        trading.call("registry", "registry:open_account", f"A-{entity}", entity, name, province, unit_type,
+                     at=SETUP_AT)
+
+
+@functools.cache
+def _strangers() -> dict[str, bytes]:
+    orgs = {msp: make_org(msp) for msp in ("MEEMSP", "ProvGDMSP", "RegistryMSP", "ExchangeMSP", "BankMSP")}
+    return {
+        "mee_setter": orgs["MEEMSP"].identity(attributes={"role": "standard_setter"}).serialize(),
+        "gd_dept": orgs["ProvGDMSP"].identity(attributes={"role": "dept_officer", "province": "GD"}).serialize(),
+        "gd_as_sd": orgs["ProvGDMSP"].identity(attributes={"role": "province_officer", "province": "SD"}).serialize(),
+        "registry_exchanger": orgs["RegistryMSP"].identity(attributes={"role": "exchange_operator"}).serialize(),
+        "exchange_registrar": orgs["ExchangeMSP"].identity(attributes={"role": "registry_operator"}).serialize(),
+        "bank_no_role": orgs["BankMSP"].identity(attributes={"bank_id": "SB1"}).serialize(),
+    }
+
+
+def with_strangers(trading: Any) -> Any:
+    """`trading` whose parties also include callers of a right MSP with a wrong role:
+    mee_setter, gd_dept, gd_as_sd (GD's MSP, province attribute SD), registry_exchanger,
+    exchange_registrar, bank_no_role."""
+    trading.parties = {**trading.parties.creators, **_strangers()}
+    return trading
+
+
+def refused(trading: Any, code: str, who: str, function: str, *args: object, at: str = SETUP_AT,
+            naming: str = "") -> str:
+    message = str(trading.refused(who, function, *args, at=at))
+    assert message.startswith(f"{code}: "), message
+    assert naming in message, message
+    return message
