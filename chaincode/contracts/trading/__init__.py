@@ -1,9 +1,10 @@
 """The `trading` chaincode of the carbon market's `trading` channel (DOMAIN.md §4.1, §5.3).
 
 Its contracts are named as DOMAIN.md names the functions (`registry:open_account`, ...);
-each groups the transactions of one or more concerns, one module per concern.
-Not yet here: the `exchange` contract (orders, matching, block trades, bidding) and
-`settlement:settle_day`.
+each groups the transactions of one or more concerns, one module per concern: `admin`
+(periods, benchmarks, products), `registry` (accounts, allocation, compliance),
+`exchange` (listings, takes, block trades, cancels; one-way bidding), `settlement`
+(deposits and withdrawals; the end-of-day settlement) and `query`.
 """
 
 from chaincode.contract import Contract
@@ -11,9 +12,12 @@ from chaincode.contract import Contract
 from .accounts import AccountTransactions
 from .admin import AdminTransactions
 from .allocation import AllocationTransactions
+from .bidding import BiddingTransactions
 from .compliance import ComplianceTransactions
+from .exchange import ExchangeTransactions
 from .funds import FundTransactions
 from .queries import QueryTransactions
+from .settlement import SettlementTransactions
 
 
 class Admin(AdminTransactions, Contract):
@@ -24,7 +28,11 @@ class Registry(AccountTransactions, AllocationTransactions, ComplianceTransactio
     name = "registry"
 
 
-class Settlement(FundTransactions, Contract):
+class Exchange(ExchangeTransactions, BiddingTransactions, Contract):
+    name = "exchange"
+
+
+class Settlement(FundTransactions, SettlementTransactions, Contract):
     name = "settlement"
 
 
@@ -32,6 +40,6 @@ class Query(QueryTransactions, Contract):
     name = "query"
 
 
-contracts = [Admin(), Registry(), Settlement(), Query()]
+contracts = [Admin(), Registry(), Exchange(), Settlement(), Query()]
 
-__all__ = ["Admin", "Query", "Registry", "Settlement", "contracts"]
+__all__ = ["Admin", "Exchange", "Query", "Registry", "Settlement", "contracts"]

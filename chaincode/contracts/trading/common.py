@@ -80,6 +80,17 @@ def parse_time(value: str, name: str) -> dt.datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=BEIJING)
 
 
+def parse_date(value: str, name: str) -> dt.date:
+    """A calendar date written YYYY-MM-DD, exactly (the form trade dates are keyed by)."""
+    try:
+        parsed = dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.isoformat() != value:
+        raise fail("ERR_INVALID_ARGUMENT", f"{name} must be a date YYYY-MM-DD, found {value!r}")
+    return parsed
+
+
 def parse_json(value: str, name: str) -> Any:
     try:
         return json.loads(value)
@@ -170,6 +181,9 @@ class Store:
         self.put(kind, *parts, record=record)
         if policy is not None:
             self.stub.set_state_validation_parameter(self.key(kind, *parts), policy)
+
+    def delete(self, kind: str, *parts: str) -> None:
+        self.stub.del_state(self.key(kind, *parts))
 
     def scan(self, kind: str, *parts: str) -> Iterator[tuple[list[str], dict[str, Any]]]:
         """Records whose key starts with `kind` and `parts`, in key order: (all parts, record)."""
