@@ -37,6 +37,11 @@ def line_of(path: Path, fragment: str, occurrence: int = 1) -> int:
     return found[occurrence - 1]
 
 
+def trading_policy_line(path: Path) -> int:
+    """The line of the trading channel's endorsement_policy (the one bad_carbon_market spoils)."""
+    return line_of(path, "OutOf(1, 'ExchangMSP.peer'") - 1
+
+
 def bad_carbon_market(folder: Path, *, raft: bool = False) -> Path:
     """carbon-market.yaml with 'ExchangeMSP' misspelt in the trading endorsement policy."""
     text = (NETWORKS / "carbon-market.yaml").read_text()
@@ -48,6 +53,7 @@ def bad_carbon_market(folder: Path, *, raft: bool = False) -> Path:
         text = text.replace("  type: solo\n", "  type: raft\n")
     # The copy lives elsewhere, so its chaincode folders must not be relative to network-config/.
     text = text.replace("path: ../chaincode/", f"path: {REPO / 'chaincode'}/")
+    text = text.replace("collections_config: collections/", f"collections_config: {NETWORKS / 'collections'}/")
     bad = folder / "bad.yaml"
     bad.write_text(text)
     return bad
@@ -80,7 +86,7 @@ def test_config_check_reports_the_line_of_the_problem(tmp_path: Path) -> None:
     result = run("config", "check", "bad.yaml", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout == ""
-    where = line_of(bad, "endorsement_policy: >-", 2)  # the trading channel's
+    where = trading_policy_line(bad)
     assert result.stderr.splitlines() == [
         f"bad.yaml:{where} channels[1].endorsement_policy: unknown org 'ExchangMSP'; did you mean 'ExchangeMSP'?",
         "bad.yaml: 1 problem",
@@ -93,7 +99,7 @@ def test_config_check_reports_every_problem_in_line_order(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"bad.yaml:{line_of(bad, 'type: raft')} consensus.type: raft consensus is not available yet; use solo",
-        f"bad.yaml:{line_of(bad, 'endorsement_policy: >-', 2)} channels[1].endorsement_policy: "
+        f"bad.yaml:{trading_policy_line(bad)} channels[1].endorsement_policy: "
         "unknown org 'ExchangMSP'; did you mean 'ExchangeMSP'?",
         "bad.yaml: 2 problems",
     ]
@@ -143,7 +149,7 @@ def test_crypto_generate_with_a_bad_network_writes_nothing(tmp_path: Path) -> No
     out.mkdir()
     result = run("crypto", "generate", "bad.yaml", "--out", str(out), cwd=tmp_path)
     assert result.returncode == 1
-    where = line_of(bad, "endorsement_policy: >-", 2)
+    where = trading_policy_line(bad)
     assert result.stderr == (
         f"error: bad.yaml:{where} channels[1].endorsement_policy: unknown org 'ExchangMSP'; did you mean 'ExchangeMSP'?\n"
     )

@@ -2,13 +2,17 @@
 up` starts all eleven nodes and deploys its chaincodes, a department records an asset
 and an emitting company reads it back through its own peer; on the trading channel the
 registry opens an account, which its key-level policies make need the province's
-endorsement. The file is used as it is but for its base port (moved to free ports) and
+endorsement; on the data-sharing channel an emitter's plan document goes to the
+province's private data collection. The file is used as it is but for its base port (moved to free ports) and
 the chaincode paths (made absolute for the copy)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -29,6 +33,8 @@ def cwd(tmp_path: Path) -> Iterator[Path]:
     for channel in spec["channels"]:
         for chaincode in channel.get("chaincodes", []):
             chaincode["path"] = str((DEFAULT.parent / chaincode["path"]).resolve())
+            if "collections_config" in chaincode:
+                chaincode["collections_config"] = str((DEFAULT.parent / chaincode["collections_config"]).resolve())
     (tmp_path / "carbon-market.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     try:
         yield tmp_path
@@ -46,6 +52,7 @@ def test_the_default_network_comes_up_and_takes_a_transaction(cwd: Path) -> None
     assert read.returncode == 0, read.stderr
     assert json.loads(read.stdout) == {"id": "asset1", "owner": "MEE", "value": 100}
     check_the_trading_chaincode(cwd)
+    check_private_monitoring_data(cwd)
     status = cli("network", "status", "--json", cwd=cwd)
     assert status.returncode == 0, status.stdout
     nodes = json.loads(status.stdout)["nodes"]
@@ -78,3 +85,26 @@ def check_the_trading_chaincode(cwd: Path) -> None:
     entity = cli("query", "trading", "trading", "query:get_entity", "E1", "--org", "ProvGD", cwd=cwd)
     assert entity.returncode == 0, entity.stderr
     assert json.loads(entity.stdout)["account_id"] == "A-E1"
+
+
+def private_rows(cwd: Path, peer: str, value: bytes) -> int:
+    """How many private state rows of mrv's collections on `peer`'s data-sharing ledger hold `value`."""
+    (ledger,) = (cwd / "consortia-network").rglob(f"*{peer}*/**/data-sharing/ledger.db")
+    with closing(sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)) as db:
+        rows = db.execute("SELECT value FROM state WHERE ns LIKE 'mrv$$p%'").fetchall()
+    return sum(1 for (found,) in rows if found == value)
+
+
+def check_private_monitoring_data(cwd: Path) -> None:
+    """A plan document goes to the GD raw-data collection (DOMAIN.md 4.2): endorsed by the
+    emitter's and the province's peers, kept by member peers, never by the statistics
+    bureau's, which is not a member."""
+    listed = cli("invoke", "data-sharing", "mrv", "mrv:register_entity", "E1", "Dongfang Power", "GD", "COAL_GT300",
+                 "1850000", "--org", "ProvGD", "--user", "Officer", cwd=cwd)
+    assert listed.returncode == 0, listed.stderr
+    plan = b"data quality control plan of E1, version 1"
+    submitted = cli("invoke", "data-sharing", "mrv", "mrv:submit_plan", "E1", "P1", hashlib.sha256(plan).hexdigest(),
+                    "--transient", f"plan={plan.decode()}", "--org", "Emitter", "--user", "E1", cwd=cwd)
+    assert submitted.returncode == 0, submitted.stderr
+    assert private_rows(cwd, "emitter", plan) == 1
+    assert private_rows(cwd, "stats", plan) == 0
