@@ -1,0 +1,95 @@
+"""The parties of the data-sharing channel (DOMAIN.md §2.2) as proposal creators, and
+the datashare chaincode on a fake ledger, for the datashare contracts' unit tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from chaincode.contract import ContractChaincode
+from chaincode.contracts.datashare import contracts
+from tests.support.identities import make_org
+from tests.unit.chaincode.fakes import FakeLedger
+
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+MSPS = ("MEEMSP", "ProvGDMSP", "ProvSDMSP", "StatsMSP", "EnergyMSP", "EmitterMSP", "VerifierMSP", "AuditMSP")
+
+
+def beijing(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=BEIJING)
+
+
+@pytest.fixture(scope="session")
+def parties() -> dict[str, bytes]:
+    orgs = {msp: make_org(msp) for msp in MSPS}
+
+    def who(msp: str, **attributes: str) -> bytes:
+        return orgs[msp].identity(attributes=attributes).serialize()
+
+    return {
+        "regulator": who("MEEMSP", role="regulator"),
+        "mee_std": who("MEEMSP", role="standard_setter"),
+        "gd": who("ProvGDMSP", role="province_officer", province="GD"),
+        "sd": who("ProvSDMSP", role="province_officer", province="SD"),
+        "stats": who("StatsMSP", role="dept_officer"),
+        "stats_std": who("StatsMSP", role="standard_setter"),
+        "energy": who("EnergyMSP", role="dept_officer"),
+        "E1": who("EmitterMSP", role="emitter", entity_id="E1", province="GD"),
+        "E2": who("EmitterMSP", role="emitter", entity_id="E2", province="GD"),
+        "V1": who("VerifierMSP", role="verifier", agency_id="V1"),
+        "auditor": who("AuditMSP", role="auditor"),
+        "public": who("AuditMSP", role="public"),
+    }
+
+
+@pytest.fixture(scope="module")
+def cc() -> ContractChaincode:
+    return ContractChaincode(*contracts)
+
+
+def _args(args: tuple[object, ...]) -> list[str]:
+    return [a if isinstance(a, str) else json.dumps(a) for a in args]
+
+
+class Datashare:
+    """The datashare chaincode on a fake ledger: call `contract:function` as a party, at a time."""
+
+    def __init__(self, cc: ContractChaincode, parties: dict[str, bytes]) -> None:
+        self.cc = cc
+        self.parties = parties
+        self.ledger = FakeLedger()
+
+    def call(self, who: str, function: str, *args: object, at: str = "2023-01-02T10:00",
+             transient: dict[str, bytes] | None = None) -> Any:
+        response = self.ledger.invoke(self.cc, function, *_args(args), creator=self.parties[who],
+                                      transient=transient, timestamp=beijing(at))
+        assert response.status == 200, response.message
+        return json.loads(response.payload) if response.payload else None
+
+    def refused(self, code: str, who: str, function: str, *args: object, at: str = "2023-01-02T10:00",
+                transient: dict[str, bytes] | None = None, naming: str = "") -> str:
+        """The message of a refused call, which carries `code` (and `naming`); the ledger,
+        its policies and its private data are unchanged."""
+        ledger = self.ledger
+        before = (dict(ledger.state), dict(ledger.policies), {c: dict(kv) for c, kv in ledger.private.items()})
+        response = ledger.invoke(self.cc, function, *_args(args), creator=self.parties[who],
+                                 transient=transient, timestamp=beijing(at))
+        assert response.status == 500, f"{function} was accepted"
+        assert (ledger.state, ledger.policies, ledger.private) == before
+        message = str(response.message)
+        assert message.startswith(f"{code}: "), message
+        assert naming in message, message
+        return message
+
+    def event(self) -> tuple[str, Any]:
+        stub = self.ledger.last
+        assert stub is not None and stub.event is not None, "no event"
+        return stub.event.event_name, json.loads(stub.event.payload)
+
+
+@pytest.fixture
+def ds(cc: ContractChaincode, parties: dict[str, bytes]) -> Datashare:
+    return Datashare(cc, parties)
