@@ -14,26 +14,38 @@ grants OR(owner peer, MEE peer).
 
 Raw payloads never reach public state: the public record keeps their sha256 and the
 payload goes into a private data collection (`govSensitive` for IMPORTANT and CORE data).
+
+The records, argument checks and policy builders every contract package shares come
+from the contract API (`chaincode.contract.records`, `chaincode.contract.policies`);
+this module adds this chaincode's own rules and re-exports them for its modules.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
-from fabric_protos.common import policies_pb2
-from fabric_protos.msp import msp_principal_pb2
-
-from chaincode.contract import Context, ContractError
+from chaincode.contract import Context
+from chaincode.contract.policies import Rule as Rule
+from chaincode.contract.policies import any_peer_of as any_peer_of
+from chaincode.contract.policies import envelope as envelope
+from chaincode.contract.policies import peers_of as peers_of
+from chaincode.contract.records import HEX64 as HEX64
+from chaincode.contract.records import ID as ID
+from chaincode.contract.records import Store as RecordStore
+from chaincode.contract.records import check_hash as check_hash
+from chaincode.contract.records import check_id as check_id
+from chaincode.contract.records import emit as emit
+from chaincode.contract.records import encode as encode
+from chaincode.contract.records import fail as fail
+from chaincode.contract.records import non_negative as non_negative
+from chaincode.contract.records import one_of as one_of
+from chaincode.contract.records import parse_json as parse_json
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
-ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 MEE, PROV_GD, PROV_SD, STATS, ENERGY = "MEEMSP", "ProvGDMSP", "ProvSDMSP", "StatsMSP", "EnergyMSP"
 EMITTER, VERIFIER, AUDIT = "EmitterMSP", "VerifierMSP", "AuditMSP"
@@ -53,50 +65,13 @@ ACTIVE = "ACTIVE"
 GOV_SENSITIVE = "govSensitive"
 
 
-def fail(code: str, message: str) -> ContractError:
-    """The error to raise: `raise fail("ERR_CONFLICT", "...")`."""
-    return ContractError(message, code)
-
-
 # ----- arguments -----------------------------------------------------------------------
-
-
-def check_id(value: str, name: str) -> str:
-    if not isinstance(value, str) or not ID.fullmatch(value):
-        raise fail("ERR_INVALID_ARGUMENT", f"{name} must match [A-Za-z0-9._-]{{1,64}}, found {value!r}")
-    return value
-
-
-def check_hash(value: str, name: str) -> str:
-    """A sha256 digest in lowercase hex."""
-    if not isinstance(value, str) or not HEX64.fullmatch(value):
-        raise fail("ERR_INVALID_ARGUMENT", f"{name} must be a sha256 in 64 lowercase hex digits, found {value!r}")
-    return value
 
 
 def check_text(value: str, name: str, limit: int = 256) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= limit:
         raise fail("ERR_INVALID_ARGUMENT", f"{name} must be 1 to {limit} characters, found {value!r}")
     return value
-
-
-def non_negative(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise fail("ERR_INVALID_ARGUMENT", f"{name} must be a whole number, 0 or more, found {value!r}")
-    return value
-
-
-def one_of(value: str, allowed: Sequence[str], name: str) -> str:
-    if value not in allowed:
-        raise fail("ERR_INVALID_ARGUMENT", f"{name} must be one of {', '.join(allowed)}, found {value!r}")
-    return value
-
-
-def parse_json(value: str, name: str) -> Any:
-    try:
-        return json.loads(value)
-    except (TypeError, ValueError) as exc:
-        raise fail("ERR_INVALID_ARGUMENT", f"{name} must be JSON, found {value!r}") from exc
 
 
 def string_set(value: str, name: str, *, allowed: Sequence[str] | None = None) -> list[str]:
@@ -197,53 +172,8 @@ def owner(ctx: Context, record: Mapping[str, Any], what: str) -> Caller:
 # ----- state ---------------------------------------------------------------------------
 
 
-def encode(record: Mapping[str, Any]) -> bytes:
-    return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
-
-
-class Store:
-    """The transaction's records: JSON under composite keys."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.stub = ctx.stub
-
-    def key(self, kind: str, *parts: str) -> str:
-        return self.stub.create_composite_key(kind, list(parts))
-
-    def get(self, kind: str, *parts: str) -> dict[str, Any] | None:
-        raw = self.stub.get_state(self.key(kind, *parts))
-        return json.loads(raw) if raw else None
-
-    def need(self, kind: str, *parts: str) -> dict[str, Any]:
-        found = self.get(kind, *parts)
-        if found is None:
-            raise fail("ERR_NOT_FOUND", f"{kind}~{'~'.join(parts)} does not exist")
-        return found
-
-    def put(self, kind: str, *parts: str, record: Mapping[str, Any], policy: bytes | None = None) -> None:
-        self.stub.put_state(self.key(kind, *parts), encode(record))
-        if policy is not None:
-            self.stub.set_state_validation_parameter(self.key(kind, *parts), policy)
-
-    def create(self, kind: str, *parts: str, record: Mapping[str, Any], policy: bytes | None = None) -> None:
-        """A new record (ERR_CONFLICT if it exists), with its key-level policy if given."""
-        if self.get(kind, *parts) is not None:
-            raise fail("ERR_CONFLICT", f"{kind}~{'~'.join(parts)} already exists")
-        self.put(kind, *parts, record=record, policy=policy)
-
-    def scan(self, kind: str, *parts: str) -> Iterator[tuple[list[str], dict[str, Any]]]:
-        """Records whose key starts with `kind` and `parts`, in key order: (all parts, record)."""
-        with self.stub.get_state_by_partial_composite_key(kind, list(parts)) as results:
-            for kv in results:
-                yield self.stub.split_composite_key(kv.key)[1], json.loads(kv.value)
-
-    def touch(self, kind: str, *parts: str) -> dict[str, Any]:
-        """Write an anchor record again (its `touched` count goes up): the transaction then
-        needs the anchor's key-level policy (DOMAIN.md §6)."""
-        record = self.need(kind, *parts)
-        record["touched"] = int(record.get("touched", 0)) + 1
-        self.put(kind, *parts, record=record)
-        return record
+class Store(RecordStore):
+    """The records of the datashare chaincode, and its governance anchors."""
 
     def touch_org(self, msp_id: str) -> None:
         """Touch ORG~{msp_id}: the organisation's peer endorses."""
@@ -257,46 +187,10 @@ class Store:
 # ----- key-level policies --------------------------------------------------------------
 
 # A policy: an MSP id (its peer) or (n, [policies]) for OutOf(n, ...).
-Rule = Union[str, tuple[int, list["Rule"]]]
-
-
-def envelope(rule: Rule) -> bytes:
-    """The SignaturePolicyEnvelope Fabric's policydsl makes of `rule`: a gate numbers the
-    principals of the gates nested in it first, then its own, none deduplicated."""
-    identities: list[msp_principal_pb2.MSPPrincipal] = []
-
-    def signed_by(msp: str) -> policies_pb2.SignaturePolicy:
-        role = msp_principal_pb2.MSPRole(msp_identifier=msp, role=msp_principal_pb2.MSPRole.PEER)
-        identities.append(msp_principal_pb2.MSPPrincipal(
-            principal_classification=msp_principal_pb2.MSPPrincipal.ROLE, principal=role.SerializeToString()))
-        return policies_pb2.SignaturePolicy(signed_by=len(identities) - 1)
-
-    def gate(n: int, rules: list[Rule]) -> policies_pb2.SignaturePolicy:
-        built: list[policies_pb2.SignaturePolicy | None] = [
-            None if isinstance(sub, str) else gate(*sub) for sub in rules]
-        for index, sub in enumerate(rules):
-            if isinstance(sub, str):
-                built[index] = signed_by(sub)
-        return policies_pb2.SignaturePolicy(n_out_of=policies_pb2.SignaturePolicy.NOutOf(
-            n=n, rules=[b for b in built if b is not None]))
-
-    root = signed_by(rule) if isinstance(rule, str) else gate(*rule)
-    return bytes(policies_pb2.SignaturePolicyEnvelope(version=0, rule=root, identities=identities)
-                 .SerializeToString())
 
 
 def majority_rule() -> Rule:
     return (MAJORITY, list(GOV))
-
-
-def peers_of(*msp_ids: str) -> bytes:
-    """AND of a peer of every one of `msp_ids`."""
-    return envelope((len(msp_ids), list(msp_ids)))
-
-
-def any_peer_of(*msp_ids: str) -> bytes:
-    """OR of a peer of any one of `msp_ids`."""
-    return envelope((1, list(msp_ids)))
 
 
 def majority() -> bytes:
@@ -309,5 +203,3 @@ def owner_and_majority(owner_msp: str) -> bytes:
     return envelope((2, [owner_msp, majority_rule()]))
 
 
-def emit(ctx: Context, name: str, payload: Mapping[str, Any]) -> None:
-    ctx.stub.set_event(name, encode(payload))
