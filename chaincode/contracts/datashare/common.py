@@ -1,7 +1,7 @@
 """What every function of the `datashare` chaincode shares (DOMAIN.md §0, §2.2, §4.2, §6.2).
 
-The package is deployed on its own (channel `data-sharing`), so it carries its own small
-set of helpers. State is JSON records under composite keys, compact and with sorted keys
+The package is deployed on its own (channel `data-sharing`) and imports nothing from the
+other chaincodes. State is JSON records under composite keys, compact and with sorted keys
 so that every endorser produces the same bytes; time is the proposal's timestamp in
 Beijing time, never the wall clock.
 
