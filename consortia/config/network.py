@@ -19,6 +19,8 @@
 `tls` applies to every node `consortia network up` starts: each serves with the TLS
 certificate of its `tls/` folder (server authentication only; clients trust the
 org's TLS CA), and `false` runs the whole network in plaintext.
+`proposal_time_window` (default 15m) is how far from its clock a peer accepts a
+proposal's timestamp; `0` switches the check off, for replaying dated scenarios.
 
 Everything a small network need not say has a default. `load_network` returns the
 validated definition or raises ConfigError listing every problem with its line.
@@ -177,6 +179,9 @@ class Network:
     host: str = "127.0.0.1"
     # TLS on every node (server certificates from the crypto material; no client auth).
     tls: bool = True
+    # How far a proposal's timestamp may be from an endorsing peer's clock (chaincode
+    # reads time from it); 0 switches the check off, to replay dated scenarios.
+    proposal_time_window: Duration = Duration(15 * 60 * 1000)
     orderer: OrdererOrganization = field(default_factory=OrdererOrganization)
     consensus: Consensus = field(default_factory=Consensus)
     channels: list[Channel] = field(default_factory=list)

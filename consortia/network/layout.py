@@ -285,4 +285,5 @@ def node_config(network: Network, crypto: CryptoLayout, spec: NodeSpec, node_dir
     if spec.kind == "peer":
         config["external_address"] = spec.address
         config["chaincode_listen"] = spec.chaincode_address
+        config["proposal_time_window"] = int(network.proposal_time_window)
     return config

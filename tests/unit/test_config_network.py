@@ -489,6 +489,14 @@ def test_chaincode_collections_config_missing_or_malformed(net_file: Path) -> No
     assert "collections.json" in problem and "JSON" in problem
 
 
+def test_proposal_time_window_defaults_to_15_minutes_and_may_be_off(net_file: Path) -> None:
+    assert load_network(net_file, text=VALID).proposal_time_window == 15 * 60 * 1000
+    assert load_network(net_file, text="proposal_time_window: 0\n" + VALID).proposal_time_window == 0
+    text = "proposal_time_window: soon\n" + VALID
+    [problem] = problems(net_file, text)
+    assert "proposal_time_window" in problem and "duration" in problem
+
+
 def test_solo_with_two_orderer_nodes(net_file: Path) -> None:
     text = edit(VALID, ORDERER,
                 ORDERER + "  nodes: [{name: orderer0}, {name: orderer1}]\n")

@@ -10,6 +10,7 @@ import yaml
 
 from consortia.config.network import Network, NodePorts, load_network
 from consortia.config.node import load_orderer_config, load_peer_config
+from consortia.config.schema import Duration
 from consortia.cryptogen import CryptoLayout, generate
 from consortia.network.layout import (
     NetworkDir,
@@ -95,9 +96,25 @@ def test_node_configurations_with_tls_load_as_the_nodes_load_them(made: tuple[Ne
     assert peer.chaincode_listen == "127.0.0.1:7362"
     assert peer.tls.root_cert is not None and peer.tls.root_cert.name == "ca.crt"
     assert peer.data_dir == dirs.node("peer0.org1.example.com").data
+    assert peer.proposal_time_window == 15 * 60 * 1000  # the network's default
     # Paths are relative to the file, so the folder can move.
     text = yaml.safe_load(dirs.node("peer0.org1.example.com").config.read_text())
     assert not Path(text["msp_dir"]).is_absolute() and text["data_dir"] == "data"
+
+
+def test_a_network_can_switch_the_proposal_time_check_off(made: tuple[Network, NetworkDir]) -> None:
+    """For replaying dated scenarios: every peer accepts any proposal timestamp."""
+    network, dirs = made
+    replay = Network(name=network.name, organizations=network.organizations, base_port=network.base_port,
+                     proposal_time_window=Duration(0), orderer=network.orderer, channels=network.channels)
+    spec = node_specs(replay)[1]
+    node = dirs.node(spec.name)
+    node.root.mkdir(parents=True, exist_ok=True)
+    config = node_config(replay, CryptoLayout(dirs.crypto, replay), spec, node)
+    assert config["proposal_time_window"] == 0
+    path = node.root / "replay.yaml"  # beside the node's own, so its relative paths hold
+    path.write_text(yaml.safe_dump(config))
+    assert load_peer_config(path).proposal_time_window == 0
 
 
 def test_without_tls_the_nodes_run_plaintext(made: tuple[Network, NetworkDir]) -> None:
