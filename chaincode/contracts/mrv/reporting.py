@@ -1,10 +1,16 @@
-"""mrv.submit_monthly, mrv.submit_annual_report, mrv.get_report (DOMAIN.md §3.2, §5.1).
+"""mrv.submit_monthly, mrv.submit_annual_report, mrv.get_report, mrv.get_history
+(DOMAIN.md §3.2, §5.1).
 
 Under an approved plan an entity uploads its monthly evidence within 40 natural days
 after each month's end (later uploads are kept but flagged `late`), and reports the
 year's emissions by 31 March of the next year. The annual report must add up: all
 twelve months present and the totals equal to their sums, exactly. A month may be
 uploaded again (as the next version) until the annual report is in.
+
+An annual report's record holds public fields only (the raw data behind it stays in the
+province's collection), so any member of the channel reads it: the current version
+(`get_report`) or every version with its status (`get_history`), e.g. v1 SUPERSEDED
+and v2 VERIFIED after an upheld objection.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ def month_end(year: int, month: int) -> dt.date:
 
 
 class ReportingTransactions:
-    """Transactions of the mrv chaincode: submit_monthly, submit_annual_report, get_report."""
+    """Transactions of the mrv chaincode: submit_monthly, submit_annual_report, get_report, get_history."""
 
     @transaction
     def submit_monthly(self, ctx: Context, entity_id: str, period: str, emissions_t: int, power_supplied_mwh: int,
@@ -151,3 +157,13 @@ class ReportingTransactions:
         if not current:
             raise fail("ERR_NOT_FOUND", f"{AR}~{entity_id}~{year} has no report")
         return current[-1]
+
+    @transaction(submit=False)
+    def get_history(self, ctx: Context, entity_id: str, year: int) -> list[dict[str, Any]]:
+        """Every version of the entity's annual report for `year` (v1..vn, oldest first),
+        each with its status (ERR_NOT_FOUND if none). Any channel member."""
+        check_id(entity_id, "entity_id")
+        check_year(year)
+        store = Store(ctx)
+        latest_report(store, entity_id, year)  # ERR_NOT_FOUND if there is no version
+        return reports_of(store, entity_id, year)

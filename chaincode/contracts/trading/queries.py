@@ -1,9 +1,11 @@
-"""query.get_account, query.get_holdings, query.get_entity (DOMAIN.md §5.3).
+"""query.get_account, query.get_holdings, query.get_entity, query.get_book,
+query.market_day (DOMAIN.md §5.3).
 
-Reads of the registry's records, following the read matrix of DOMAIN.md §2.3. Every
-record is readable by the ministry (regulator), the registry and the exchange, and by
-the emitter it belongs to (isolation between enterprises is by the `entity_id`
-attribute, as they share one MSP). Besides them:
+Reads of the registry's and the exchange's records, following the read matrix of
+DOMAIN.md §2.3. Every account, holding and entity record is readable by the ministry
+(regulator), the registry and the exchange, and by the emitter it belongs to
+(isolation between enterprises is by the `entity_id` attribute, as they share one
+MSP). Besides them:
 
 * an account and its entity: the officers of the entity's province;
 * funds (inside get_account): the settlement bank; province officers get the account
@@ -14,6 +16,14 @@ Auditors and the public see aggregates only, which these queries are not; anyone
 gets ERR_UNAUTHORIZED. A caller of a kind that may not read at all is refused before
 anything is read; one that may read some records is refused after the record is found
 (so it learns that the id exists).
+
+Market data is another matter: the order book (`get_book`, price levels only: no
+account, no order id) and a settled day's prices (`market_day`) are read by every
+member of the trading channel that the matrix lets see orders and trades: the ministry,
+every province's officers (any province's, as the market is national), every emitter,
+the registry, the exchange, the bank and auditors/the public ("R (market data)").
+Verifiers and the statistics and energy departments have no view of orders and trades
+and are refused.
 """
 
 from __future__ import annotations
@@ -26,12 +36,15 @@ from chaincode.contract import Context, transaction
 from .common import (
     ACCT,
     BANK,
+    DAY,
     EMITTER,
     ENT,
     EXCHANGE,
     FUND,
     HOLD,
     MEE,
+    ORD,
+    PRODUCT,
     PROVINCE_MSPS,
     REGISTRY,
     Caller,
@@ -39,18 +52,24 @@ from .common import (
     caller,
     check_id,
     fail,
+    parse_date,
     province_officer,
 )
+from .exchange import BEST_LEVELS, BOOK, BUY, SELL
+
+AUDIT = "AuditMSP"
 
 OFFICERS = {msp: ("province_officer",) for msp in PROVINCE_MSPS.values()}
 MARKET = {MEE: ("regulator",), REGISTRY: ("registry_operator",), EXCHANGE: ("exchange_operator",),
           EMITTER: ("emitter",)}
 ENTITY_READERS = {**MARKET, **OFFICERS}
 ACCOUNT_READERS = {**MARKET, **OFFICERS, BANK: ("bank_operator",)}
+MARKET_DATA_READERS = {**ACCOUNT_READERS, AUDIT: ("auditor",)}
 
 
 class QueryTransactions:
-    """Transactions of the trading chaincode: query.get_account, query.get_holdings, query.get_entity."""
+    """Transactions of the trading chaincode: query.get_account, query.get_holdings, query.get_entity,
+    query.get_book, query.market_day."""
 
     @transaction(submit=False)
     def get_account(self, ctx: Context, account_id: str) -> dict[str, Any]:
@@ -85,6 +104,39 @@ class QueryTransactions:
         entity = Store(ctx).need(ENT, entity_id)
         _may_read(ctx, who, entity)
         return {field: value for field, value in entity.items() if field != "touched"}
+
+    @transaction(submit=False)
+    def get_book(self, ctx: Context, product: str) -> dict[str, Any]:
+        """{"product", "SELL": [level], "BUY": [level]}: the best five price levels of each
+        side of `product`'s open listings (lowest asks, highest bids first), each level
+        {"price_fen", "remaining_t" (the listings' total), "orders" (how many)}; market data."""
+        check_id(product, "product")
+        caller(ctx, MARKET_DATA_READERS)
+        store = Store(ctx)
+        store.need(PRODUCT, product)
+        return {"product": product, SELL: _levels(store, product, SELL), BUY: _levels(store, product, BUY)}
+
+    @transaction(submit=False)
+    def market_day(self, ctx: Context, product: str, date: str) -> dict[str, Any]:
+        """`DAY~{product}~{date}` with "product" and "date" (ERR_NOT_FOUND until the day is
+        settled); market data."""
+        check_id(product, "product")
+        parse_date(date, "date")
+        caller(ctx, MARKET_DATA_READERS)
+        return {"product": product, "date": date, **Store(ctx).need(DAY, product, date)}
+
+
+def _levels(store: Store, product: str, side: str) -> list[dict[str, Any]]:
+    """The best five price levels of one side of the book, from the book's index and the
+    listings' remaining tonnes."""
+    levels: dict[int, dict[str, Any]] = {}
+    for parts, entry in store.scan(BOOK, product, side):
+        order = store.need(ORD, parts[2])
+        level = levels.setdefault(entry["price_fen"], {"price_fen": entry["price_fen"], "remaining_t": 0, "orders": 0})
+        level["remaining_t"] += order["remaining_t"]
+        level["orders"] += 1
+    best = sorted(levels, reverse=side == BUY)[:BEST_LEVELS]
+    return [levels[price] for price in best]
 
 
 def _may_read(ctx: Context, who: Caller, entity: Mapping[str, Any]) -> None:

@@ -14,7 +14,12 @@ from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2, proposal_respo
 from fabric_protos.peer.chaincode_shim_pb2 import ChaincodeMessage as Message
 
 from chaincode.shim.interfaces import ChaincodeStubError
-from chaincode.shim.stub import KV, MAX_UNICODE_RUNE, VALIDATION_PARAMETER, ChaincodeStub
+from chaincode.shim.stub import (
+    KV,
+    MAX_UNICODE_RUNE,
+    VALIDATION_PARAMETER,
+    ChaincodeStub,
+)
 from tests.unit.chaincode.fakes import FakeLedger, FakeStub
 
 pytestmark = pytest.mark.unit

@@ -1,4 +1,5 @@
-"""query.get_account, query.get_holdings, query.get_entity (DOMAIN.md §2.3, §5.3)."""
+"""query.get_account, query.get_holdings, query.get_entity, query.get_book, query.market_day
+(DOMAIN.md §2.3, §5.3)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.unit.chaincode.trading.market import (
+    before_trading,
     open_accounts,
     open_market,
     refused,
@@ -105,3 +107,95 @@ def test_get_entity_refuses_other_readers(market: Any, who: str) -> None:
 
 def test_get_entity_of_an_unknown_entity(market: Any) -> None:
     refused(market, "ERR_NOT_FOUND", "regulator", "query:get_entity", "E9", naming="E9")
+
+
+# ----- query.get_book and query.market_day: market data -------------------------------------
+
+T = "2023-09-05"  # a Tuesday
+MARKET_DATA_READERS = ["regulator", "gd", "sd", "registry", "exchange", "bank", "auditor", "E3"]
+
+
+def level(price_fen: int, remaining_t: int, orders: int) -> dict[str, int]:
+    return {"price_fen": price_fen, "remaining_t": remaining_t, "orders": orders}
+
+
+@pytest.fixture
+def book(trading: Any) -> Any:
+    """SC-01 before trading, then on T: E2 lists SELL S1-S7 at six prices (S1 and S2 both
+    at 5,000), E1 lists BUY B1-B3 (B1 and B3 at 4,800); E1 takes 400 t of S3 (4,950)
+    and all of S5 (5,200); E2 cancels S6 (5,300)."""
+    market = before_trading(trading)
+    for order_id, qty, price in (("S1", 1_000, 5_000), ("S2", 2_000, 5_000), ("S3", 500, 4_950), ("S4", 300, 5_100),
+                                 ("S5", 100, 5_200), ("S6", 100, 5_300), ("S7", 100, 5_390)):
+        market.call("E2", "exchange:post_listing", order_id, "A-E2", "SELL", "CEA21", qty, price, at=f"{T}T10:15")
+    for order_id, qty, price in (("B1", 1_000, 4_800), ("B2", 2_000, 4_900), ("B3", 500, 4_800)):
+        market.call("E1", "exchange:post_listing", order_id, "A-E1", "BUY", "CEA21", qty, price, at=f"{T}T10:15")
+    market.call("E1", "exchange:take_listing", "T1", "S3", "A-E1", 400, at=f"{T}T10:30")
+    market.call("E1", "exchange:take_listing", "T2", "S5", "A-E1", 100, at=f"{T}T10:31")
+    market.call("E2", "exchange:cancel_order", "S6", at=f"{T}T10:45")
+    return market
+
+
+@pytest.mark.parametrize("who", MARKET_DATA_READERS)
+def test_get_book_gives_the_levels_of_each_side(book: Any, who: str) -> None:
+    assert book.call(who, "query:get_book", "CEA21", at=f"{T}T11:00") == {
+        "product": "CEA21",
+        "SELL": [level(4_950, 100, 1), level(5_000, 3_000, 2), level(5_100, 300, 1), level(5_390, 100, 1)],
+        "BUY": [level(4_900, 2_000, 1), level(4_800, 1_500, 2)]}
+
+
+def test_get_book_keeps_the_best_five_levels(book: Any) -> None:
+    for order_id, price in (("S8", 5_350), ("S9", 5_380)):
+        book.call("E2", "exchange:post_listing", order_id, "A-E2", "SELL", "CEA21", 10, price, at=f"{T}T11:00")
+    for order_id, price in (("B4", 4_410), ("B5", 4_500), ("B6", 4_600), ("B7", 4_700)):
+        book.call("E1", "exchange:post_listing", order_id, "A-E1", "BUY", "CEA21", 10, price, at=f"{T}T11:00")
+
+    levels = book.call("exchange", "query:get_book", "CEA21", at=f"{T}T11:05")
+
+    assert [lv["price_fen"] for lv in levels["SELL"]] == [4_950, 5_000, 5_100, 5_350, 5_380]  # not 5,390
+    assert [lv["price_fen"] for lv in levels["BUY"]] == [4_900, 4_800, 4_700, 4_600, 4_500]  # not 4,410
+
+
+def test_get_book_of_a_product_without_listings(book: Any) -> None:
+    assert book.call("auditor", "query:get_book", "CCER") == {"product": "CCER", "SELL": [], "BUY": []}
+
+
+def test_the_book_empties_at_settlement(book: Any) -> None:
+    book.call("exchange", "settlement:settle_day", T, at=f"{T}T15:30")
+
+    assert book.call("E1", "query:get_book", "CEA21", at=f"{T}T16:00") == {"product": "CEA21", "SELL": [], "BUY": []}
+
+
+@pytest.mark.parametrize(("who", "naming"), [("verifier", "VerifierMSP"), ("mee_setter", "standard_setter"),
+                                             ("gd_dept", "dept_officer"), ("bank_no_role", "BankMSP without a role")])
+def test_get_book_refuses_non_members(book: Any, who: str, naming: str) -> None:
+    refused(book, "ERR_UNAUTHORIZED", who, "query:get_book", "CEA21", naming=naming)
+
+
+def test_get_book_of_an_unknown_product(book: Any) -> None:
+    refused(book, "ERR_NOT_FOUND", "exchange", "query:get_book", "CEA99", naming="CEA99")
+    refused(book, "ERR_INVALID_ARGUMENT", "exchange", "query:get_book", "CEA 21", naming="product")
+
+
+@pytest.mark.parametrize("who", MARKET_DATA_READERS)
+def test_market_day_of_a_settled_day(book: Any, who: str) -> None:
+    book.call("exchange", "settlement:settle_day", T, at=f"{T}T15:30")
+
+    # listing trades 400 t at 4,950 and 100 t at 5,200: vwap (1,980,000 + 520,000) / 500
+    assert book.call(who, "query:market_day", "CEA21", T, at=f"{T}T16:00") == {
+        "product": "CEA21", "date": T, "open_fen": 4_950, "close_fen": 5_000, "vwap_fen": 5_000, "volume_t": 500,
+        "settled": True}
+    assert book.call(who, "query:market_day", "CCER", T, at=f"{T}T16:00") == {
+        "product": "CCER", "date": T, "open_fen": 3_000, "close_fen": 3_000, "vwap_fen": 3_000, "volume_t": 0,
+        "settled": True}
+
+
+def test_market_day_before_settlement(book: Any) -> None:
+    refused(book, "ERR_NOT_FOUND", "regulator", "query:market_day", "CEA21", T, at=f"{T}T14:00", naming=T)
+    refused(book, "ERR_NOT_FOUND", "regulator", "query:market_day", "CEA99", T, at=f"{T}T14:00", naming="CEA99")
+
+
+def test_market_day_checks_its_arguments_and_caller(book: Any) -> None:
+    refused(book, "ERR_INVALID_ARGUMENT", "regulator", "query:market_day", "CEA21", "2023-9-5", naming="date")
+    refused(book, "ERR_INVALID_ARGUMENT", "regulator", "query:market_day", "CEA 21", T, naming="product")
+    refused(book, "ERR_UNAUTHORIZED", "verifier", "query:market_day", "CEA21", T, naming="VerifierMSP")
