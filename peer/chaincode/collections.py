@@ -10,7 +10,7 @@ and key metadata are readable on every peer of the channel.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from fabric_protos.peer import collection_pb2
@@ -30,6 +30,9 @@ class CollectionAccess:
     peer_msp: str
     creator_msp: str
     lookup: Callable[[str, str], Config | None]  # (chaincode, collection) -> its configuration
+    # Each collection's members, worked out once per transaction (a chaincode may read
+    # the same collection many times).
+    _members: dict[tuple[str, str], set[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def config(self, namespace: str, collection: str) -> Config:
         found = self.lookup(namespace, collection)
@@ -37,9 +40,15 @@ class CollectionAccess:
             raise CollectionAccessError(f"collection {collection} is not defined for chaincode {namespace}")
         return found
 
+    def members(self, namespace: str, collection: str, config: Config) -> set[str]:
+        found = self._members.get((namespace, collection))
+        if found is None:
+            found = self._members[(namespace, collection)] = member_msp_ids(config)
+        return found
+
     def check_read(self, namespace: str, collection: str) -> None:
         config = self.config(namespace, collection)
-        members = member_msp_ids(config)
+        members = self.members(namespace, collection, config)
         if self.peer_msp not in members:
             raise CollectionAccessError(
                 f"this peer's organization {self.peer_msp} is not a member of collection {collection} of {namespace} "
@@ -50,6 +59,6 @@ class CollectionAccess:
 
     def check_write(self, namespace: str, collection: str) -> None:
         config = self.config(namespace, collection)
-        if config.member_only_write and self.creator_msp not in member_msp_ids(config):
+        if config.member_only_write and self.creator_msp not in self.members(namespace, collection, config):
             raise CollectionAccessError(f"tx creator does not have write access permission on privatedata in "
                                         f"chaincodeName:{namespace} collectionName: {collection}")

@@ -113,6 +113,9 @@ class TxInfo:
     tx_id: str = ""  # as soon as the headers decode, whatever the outcome
     chaincode: str = ""
     rwset: TxRWSet | None = None
+    # The rwset as the state namespaces it reads and writes (its collections' hashes
+    # included): worked out once, for the policy checks, MVCC and commit.
+    parts: list[NsRWSet] = field(default_factory=list)
     reason: str = ""
 
 
@@ -177,8 +180,7 @@ class TxValidator:
                 continue
             rwset = txs[index].rwset
             assert rwset is not None
-            updated_vps.update((part.namespace, m.key) for ns in rwset.namespaces for part in state_namespaces(ns)
-                               for m in part.metadata_writes)
+            updated_vps.update((part.namespace, m.key) for part in txs[index].parts for m in part.metadata_writes)
         self._mark_block_duplicates(codes, txs)
         self._check_reads(number, result)
         for tx, code in zip(txs, codes):
@@ -272,6 +274,7 @@ class TxValidator:
             if ns.namespace.startswith("_") and ns.written_keys and ns.namespace != info.chaincode:
                 raise _Invalid(Code.ILLEGAL_WRITESET, f"transaction of {info.chaincode} writes to system namespace {ns.namespace}")
         info.rwset = rwset
+        info.parts = [part for ns in rwset.namespaces for part in state_namespaces(ns)]
         endorsers = []
         payload_bytes = action_payload.action.proposal_response_payload
         for endorsement in action_payload.action.endorsements:
@@ -345,16 +348,16 @@ class TxValidator:
     def _check_endorsements(self, info: TxInfo, endorsers: list[Identity], updated_vps: set[tuple[str, str]]) -> None:
         rwset = info.rwset
         assert rwset is not None
-        for ns in rwset.namespaces:
-            for coll in ns.collections:
-                self._collection_policy(ns.namespace, coll.collection)  # it must exist, even only read
-            for part in state_namespaces(ns):
-                for key in part.written_keys:
-                    if (part.namespace, key) in updated_vps:
-                        raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
-                                       f"the policy of key {key!r} in {part.namespace} changed earlier in this block")
+        # Every collection used must exist, even one only read; each is looked up once.
+        collection_policies = {(ns.namespace, coll.collection): self._collection_policy(ns.namespace, coll.collection)
+                               for ns in rwset.namespaces for coll in ns.collections}
+        for part in info.parts:
+            for key in part.written_keys:
+                if (part.namespace, key) in updated_vps:
+                    raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
+                                   f"the policy of key {key!r} in {part.namespace} changed earlier in this block")
         for needed in required_policies(rwset, info.chaincode, self.policies.policy_for, self._key_policy,
-                                        self._collection_policy):
+                                        lambda namespace, name: collection_policies[(namespace, name)]):
             if not self._satisfied(needed.policy, endorsers):
                 raise _Invalid(Code.ENDORSEMENT_POLICY_FAILURE,
                                f"{needed.description} is not satisfied by {len(endorsers)} valid endorsement(s)")
@@ -366,7 +369,7 @@ class TxValidator:
         for info in result.txs:
             if result.codes[info.index] != Code.VALID or info.rwset is None:
                 continue
-            parts = [part for ns in info.rwset.namespaces for part in state_namespaces(ns)]
+            parts = info.parts
             try:
                 for part in parts:
                     view.check_reads(part)

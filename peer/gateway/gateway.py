@@ -56,7 +56,7 @@ from peer.gateway.endorsement import (
 from peer.gateway.errors import Code, GatewayError, detail
 from peer.gateway.plan import Layout, all_of, policy_layouts, preferred, rule_layouts
 from peer.gateway.registry import ChannelMembers, Endorser, Registry, Unreachable
-from peer.ledger.rwset import parse_rwset
+from peer.ledger.rwset import TxRWSet, parse_rwset
 
 log = logging.getLogger(__name__)
 
@@ -138,15 +138,18 @@ class Gateway:
             policies = self.policies(proposal.channel_id)
             policy = policies.policy_for(proposal.chaincode)
             allowed: set[str] | None = None
+            # What the endorsers agreed the chaincode did (every response must match the first).
+            agreed: TxRWSet | None = None
             if proposal.transient or policies.defines_collections(proposal.chaincode):
                 # As Fabric's gateway: this peer endorses first, and what the chaincode did
                 # says which collections the other endorsers must be members of.
                 await collection.collect([Layout.of({self.registry.local_msp_id: 1})])
-                allowed = self._private_readers(proposal, collection.reference)
+                agreed = _agreed_rwset(collection.reference)
+                allowed = self._private_readers(proposal, agreed)
             responses = await collection.collect(self._plan(proposal, channel, members, [policy], allowed))
             # Keys with a policy of their own (state-based endorsement), and collections with
             # an endorsement policy of their own, may need more endorsers.
-            needed = self._required(proposal, channel, collection.reference)
+            needed = self._required(proposal, channel, agreed or _agreed_rwset(collection.reference))
             if needed is not None and needed != [policy]:
                 responses = await collection.collect(self._plan(proposal, channel, members, needed, allowed))
         try:
@@ -206,14 +209,10 @@ class Gateway:
             raise GatewayError(Code.FAILED_PRECONDITION, str(exc)) from exc
         return policy_layouts(found, group, available)
 
-    def _private_readers(self, proposal: UnpackedProposal, payload: bytes | None) -> set[str] | None:
+    def _private_readers(self, proposal: UnpackedProposal, rwset: TxRWSet | None) -> set[str] | None:
         """The organizations whose peers can endorse a proposal that read private data:
-        members of every collection it read (None when it read none)."""
-        if payload is None:
-            return None
-        try:
-            rwset = parse_rwset(unpack_response_payload(payload)[1].results)
-        except MessageError:
+        members of every collection it read (None when it read none, or is unreadable)."""
+        if rwset is None:
             return None
         policies = self.policies(proposal.channel_id)
         allowed: set[str] | None = None
@@ -226,14 +225,13 @@ class Gateway:
         return allowed
 
     def _required(self, proposal: UnpackedProposal, channel: PeerChannel,
-                  payload: bytes | None) -> list[SignatureRule | str] | None:
+                  rwset: TxRWSet | None) -> list[SignatureRule | str] | None:
         """The policies the validator will check for what the endorsers did, read from the
-        agreed response and the committed key-level policies; None when unreadable (the
-        validator then decides)."""
-        if payload is None:
+        agreed read-write set and the committed key-level policies; None when unreadable
+        (the validator then decides)."""
+        if rwset is None:
             return None
         try:
-            rwset = parse_rwset(unpack_response_payload(payload)[1].results)
             with channel.reader() as state:
 
                 def key_policy(namespace: str, key: str) -> SignatureRule | None:
@@ -280,6 +278,17 @@ class Gateway:
             if 400 <= answer.status < 500:  # the transaction itself was refused: no point trying others
                 raise GatewayError(Code.ABORTED, message, details)
         raise GatewayError(Code.UNAVAILABLE, "no orderers could successfully process transaction", details)
+
+
+def _agreed_rwset(payload: bytes | None) -> TxRWSet | None:
+    """The read-write set of an agreed proposal response payload; None if there is none,
+    or it does not decode (the validator then decides)."""
+    if payload is None:
+        return None
+    try:
+        return parse_rwset(unpack_response_payload(payload)[1].results)
+    except MessageError:
+        return None
 
 
 async def call_endorser(endorser: Endorser, proposal: UnpackedProposal, timeout: float,

@@ -44,11 +44,16 @@ def private_updates(number: int, rwsets: Iterable[tuple[int, TxRWSet]], received
     """Add the private values of a block's valid transactions to `updates`, in block order,
     and return the bookkeeping the block changes."""
     private = PrivateWrites()
+    # What the definitions say of each collection, read once per block (not per write).
+    known: dict[tuple[str, str], tuple[int, bool]] = {}
     for index, rwset in rwsets:
         for ns in rwset.namespaces:
             for coll in ns.collections:
                 name = coll.collection
-                btl = rules.block_to_live(state, ns.namespace, name)
+                if (ns.namespace, name) not in known:
+                    known[(ns.namespace, name)] = (rules.block_to_live(state, ns.namespace, name),
+                                                   rules.keeps(state, ns.namespace, name))
+                btl, keeps = known[(ns.namespace, name)]
                 expire = number + btl + 1 if btl else None
                 hashed = pvtdata.hashed_ns(ns.namespace, name)
                 for write in coll.writes:
@@ -56,7 +61,7 @@ def private_updates(number: int, rwsets: Iterable[tuple[int, TxRWSet]], received
                         private.purges.append((ns.namespace, name, write.key_hash))
                     elif expire is not None and not write.is_delete:
                         private.expiry.append((expire, hashed, write.key_hash.hex(), number, index))
-                if not coll.pvt_rwset_hash or not rules.keeps(state, ns.namespace, name):
+                if not coll.pvt_rwset_hash or not keeps:
                     continue
                 data = received.get((index, ns.namespace, name))
                 if data is None:

@@ -22,6 +22,22 @@ from chaincode.shim.stub import MAX_UNICODE_RUNE, ChaincodeStub
 
 OK = 200
 TIMESTAMP = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.timezone.utc)
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+
+
+def beijing(text: str) -> dt.datetime:
+    """`2023-09-05T10:15` as a Beijing-time proposal timestamp (the carbon market's clock)."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=BEIJING)
+
+
+@dataclass(frozen=True)
+class Parties:
+    """Proposal creators (serialized identities) of each role, by name."""
+
+    creators: dict[str, bytes]
+
+    def __getitem__(self, name: str) -> bytes:
+        return self.creators[name]
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ the datashare chaincode on a fake ledger, for the datashare contracts' unit test
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
@@ -12,14 +11,9 @@ import pytest
 from chaincode.contract import ContractChaincode
 from chaincode.contracts.datashare import contracts
 from tests.support.identities import make_org
-from tests.unit.chaincode.fakes import FakeLedger
+from tests.unit.chaincode.fakes import FakeLedger, beijing
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 MSPS = ("MEEMSP", "ProvGDMSP", "ProvSDMSP", "StatsMSP", "EnergyMSP", "EmitterMSP", "VerifierMSP", "AuditMSP")
-
-
-def beijing(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=BEIJING)
 
 
 @pytest.fixture(scope="session")

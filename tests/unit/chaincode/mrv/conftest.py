@@ -3,9 +3,7 @@ the mrv chaincode on a fake ledger, for the mrv contract's unit tests."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,24 +11,7 @@ import pytest
 from chaincode.contract import ContractChaincode
 from chaincode.contracts.mrv import contracts
 from tests.support.identities import make_org
-from tests.unit.chaincode.fakes import FakeLedger
-
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-
-
-def beijing(text: str) -> dt.datetime:
-    """`2022-06-15T10:00` as a Beijing-time timestamp."""
-    return dt.datetime.fromisoformat(text).replace(tzinfo=BEIJING)
-
-
-@dataclass(frozen=True)
-class Parties:
-    """Creators (serialized identities) of each role, by name."""
-
-    creators: dict[str, bytes]
-
-    def __getitem__(self, name: str) -> bytes:
-        return self.creators[name]
+from tests.unit.chaincode.fakes import FakeLedger, Parties, beijing
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,7 @@ trading chaincode on a fake ledger, for the trading contract's unit tests."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,24 +11,7 @@ import pytest
 from chaincode.contract import ContractChaincode
 from chaincode.contracts.trading import contracts
 from tests.support.identities import make_org
-from tests.unit.chaincode.fakes import FakeLedger
-
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-
-
-def beijing(text: str) -> dt.datetime:
-    """`2023-09-05T10:15` as a Beijing-time timestamp."""
-    return dt.datetime.fromisoformat(text).replace(tzinfo=BEIJING)
-
-
-@dataclass(frozen=True)
-class Parties:
-    """Creators (serialized identities) of each role, by name."""
-
-    creators: dict[str, bytes]
-
-    def __getitem__(self, name: str) -> bytes:
-        return self.creators[name]
+from tests.unit.chaincode.fakes import FakeLedger, Parties, beijing
 
 
 @pytest.fixture(scope="session")
