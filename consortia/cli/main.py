@@ -12,7 +12,16 @@ import sys
 from collections.abc import Sequence
 
 from consortia import __version__
-from consortia.cli import chaincode_cmd, channel_cmd, client_cmd, config_cmd, crypto_cmd, network_cmd, node_cmd
+from consortia.cli import (
+    carbon_cmd,
+    chaincode_cmd,
+    channel_cmd,
+    client_cmd,
+    config_cmd,
+    crypto_cmd,
+    network_cmd,
+    node_cmd,
+)
 from consortia.errors import ConsortiaError
 
 
@@ -31,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     chaincode_cmd.register(nouns)
     client_cmd.register(nouns)
     network_cmd.register(nouns)
+    carbon_cmd.register(nouns)
     return parser
 
 

@@ -7,10 +7,12 @@ Arguments and transient values may be `str` (sent as UTF-8) or `bytes`.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import proposal_pb2
+from google.protobuf import timestamp_pb2
 
 from consortia.client.commit import SubmittedTransaction
 from consortia.client.connection import Connection
@@ -38,6 +40,14 @@ def _encode_args(args: Sequence[Arg]) -> list[bytes]:
 
 def _encode_transient(transient: Mapping[str, Arg] | None) -> dict[str, bytes]:
     return {str(key): encode_arg(value, f"transient value {key!r}") for key, value in (transient or {}).items()}
+
+
+def _timestamp(moment: dt.datetime) -> timestamp_pb2.Timestamp:
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp must carry its time zone (an aware datetime), got {moment.isoformat()}")
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment.astimezone(dt.UTC))
+    return stamp
 
 
 class Contract:
@@ -72,14 +82,15 @@ class Contract:
         return self.submit(name, args)
 
     def evaluate(self, name: str, args: Sequence[Arg] = (), transient: Mapping[str, Arg] | None = None,
-                 target_organizations: Iterable[str] | None = None) -> bytes:
+                 target_organizations: Iterable[str] | None = None, *, timestamp: dt.datetime | None = None) -> bytes:
         """Evaluate with transient data, or on a peer of one of `target_organizations`."""
-        return self.new_proposal(name, args, transient, target_organizations).evaluate()
+        return self.new_proposal(name, args, transient, target_organizations, timestamp=timestamp).evaluate()
 
     def submit(self, name: str, args: Sequence[Arg] = (), transient: Mapping[str, Arg] | None = None,
-               endorsing_organizations: Iterable[str] | None = None, *, init: bool = False) -> bytes:
+               endorsing_organizations: Iterable[str] | None = None, *, init: bool = False,
+               timestamp: dt.datetime | None = None) -> bytes:
         """Submit and wait for the commit; the result once committed as valid."""
-        submitted = self.submit_async(name, args, transient, endorsing_organizations, init=init)
+        submitted = self.submit_async(name, args, transient, endorsing_organizations, init=init, timestamp=timestamp)
         status = submitted.get_status()
         if not status.successful:
             raise CommitError(status.transaction_id, status.code, status.code_name)
@@ -87,24 +98,31 @@ class Contract:
 
     def submit_async(self, name: str, args: Sequence[Arg] = (), transient: Mapping[str, Arg] | None = None,
                      endorsing_organizations: Iterable[str] | None = None, *,
-                     init: bool = False) -> SubmittedTransaction:
+                     init: bool = False, timestamp: dt.datetime | None = None) -> SubmittedTransaction:
         """Endorse and submit; return as soon as an orderer has the transaction."""
-        return self.new_proposal(name, args, transient, endorsing_organizations, init=init).endorse().submit()
+        proposal = self.new_proposal(name, args, transient, endorsing_organizations, init=init, timestamp=timestamp)
+        return proposal.endorse().submit()
 
     def new_proposal(self, name: str, args: Sequence[Arg] = (), transient: Mapping[str, Arg] | None = None,
-                     endorsing_organizations: Iterable[str] | None = None, *, init: bool = False) -> Proposal:
+                     endorsing_organizations: Iterable[str] | None = None, *, init: bool = False,
+                     timestamp: dt.datetime | None = None) -> Proposal:
         """A proposal to call function `name`, to evaluate or endorse step by step.
 
         `endorsing_organizations` (MSP ids) makes the gateway ask only peers of those
         organizations, as private data or state-based endorsement may need. `init`
         marks the call as the chaincode's initialization, which a definition with
         init-required demands before any other transaction (Fabric's `--isInit`).
+        `timestamp` (an aware datetime; default: now) is the transaction time the
+        chaincode reads; endorsing peers refuse one too far from their clock unless
+        their network switched that check off (`proposal_time_window: 0`), as replays
+        of dated scenarios need.
         """
         function = f"{self._contract_name}:{name}" if self._contract_name else name
         chaincode_args = [function.encode(), *_encode_args(args)]
         proposal, transaction_id = create_proposal(
             self._channel_id, self._chaincode_name, chaincode_args, self._connection.creator,
             transient=_encode_transient(transient), is_init=init,
+            timestamp=None if timestamp is None else _timestamp(timestamp),
         )
         proposed = gateway_pb2.ProposedTransaction(
             transaction_id=transaction_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import grpc
 from fabric_protos.gateway import gateway_pb2
+from fabric_protos.msp import identities_pb2
 
 from consortia.client.commit import SubmittedTransaction, commit_status_request
 from consortia.client.connection import Connection
@@ -33,6 +34,7 @@ class Transaction:
         self._transaction_id = unpacked.tx_id
         self._channel_id = unpacked.channel_id
         self._result = bytes(unpacked.actions[0].chaincode_action.response.payload)
+        self._endorsements = unpacked.actions[0].endorsements
 
     @property
     def transaction_id(self) -> str:
@@ -46,6 +48,11 @@ class Transaction:
     def result(self) -> bytes:
         """What the transaction function returned, as the endorsers signed it."""
         return self._result
+
+    @property
+    def endorsing_organizations(self) -> list[str]:
+        """The MSP ids of the peers that endorsed it, in the envelope's order."""
+        return [identities_pb2.SerializedIdentity.FromString(e.endorser).mspid for e in self._endorsements]
 
     def digest(self) -> bytes:
         """What an offline signer signs: the SHA-256 of the envelope's payload."""

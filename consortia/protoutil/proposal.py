@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from fabric_protos.common import common_pb2
 from fabric_protos.peer import chaincode_pb2, proposal_pb2
+from google.protobuf import timestamp_pb2
 
 from consortia.errors import MessageError
 from consortia.msp.signing import SignedData
@@ -48,13 +49,16 @@ def create_proposal(
     transient: Mapping[str, bytes] | None = None,
     nonce: bytes | None = None,
     is_init: bool = False,
+    timestamp: timestamp_pb2.Timestamp | None = None,
 ) -> tuple[proposal_pb2.Proposal, TxId]:
-    """A chaincode invocation proposal and its transaction id."""
+    """A chaincode invocation proposal and its transaction id; `timestamp` (default: now)
+    is the transaction time the chaincode reads."""
     signature_header = make_signature_header(creator, nonce)
     tx_id = compute_tx_id(signature_header.nonce, creator)
     extension = proposal_pb2.ChaincodeHeaderExtension(chaincode_id=chaincode_pb2.ChaincodeID(name=chaincode))
     channel_header = make_channel_header(
-        common_pb2.ENDORSER_TRANSACTION, channel_id, tx_id=tx_id, extension=extension.SerializeToString()
+        common_pb2.ENDORSER_TRANSACTION, channel_id, tx_id=tx_id, extension=extension.SerializeToString(),
+        timestamp=timestamp,
     )
     spec = chaincode_pb2.ChaincodeInvocationSpec(
         chaincode_spec=chaincode_pb2.ChaincodeSpec(

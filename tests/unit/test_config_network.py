@@ -169,14 +169,17 @@ def test_carbon_market_emitters_carry_entity_and_province() -> None:
     assert emitters[3] == User(name="E4", attributes={"role": "emitter", "entity_id": "E4", "province": "SD"})
 
 
-def test_carbon_market_batch_is_fabrics() -> None:
-    batch = load_network(SHIPPED / "carbon-market.yaml").consensus.batch
-    assert batch == Batch(
+def test_carbon_market_batch_has_fabrics_sizes_and_a_short_timeout() -> None:
+    """Fabric's size limits; a 500 ms timeout, since a light-traffic network otherwise
+    waits 2 s for every block. It replays dated scenarios, so it accepts any proposal time."""
+    network = load_network(SHIPPED / "carbon-market.yaml")
+    assert network.consensus.batch == Batch(
         max_message_count=500,
         absolute_max_bytes=ByteSize(10 * 1024**2),
         preferred_max_bytes=ByteSize(2 * 1024**2),
-        timeout=Duration(2000),
+        timeout=Duration(500),
     )
+    assert network.proposal_time_window == 0
 
 
 def test_shipped_networks_use_disjoint_port_ranges() -> None:

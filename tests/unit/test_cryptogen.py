@@ -362,7 +362,7 @@ def test_channel_endpoints_and_batch(carbon: Network, trading_config: cc.Channel
     )
     batch = trading_config.orderer.batch_size
     assert (batch.max_message_count, batch.absolute_max_bytes, batch.preferred_max_bytes) == (500, 10 * 1024**2, 2 * 1024**2)
-    assert trading_config.orderer.batch_timeout_ms == 2000
+    assert trading_config.orderer.batch_timeout_ms == 500  # network-config/carbon-market.yaml: timeout 500ms
     assert trading_config.orderer.consensus_type == "solo"
 
 

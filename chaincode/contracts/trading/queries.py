@@ -1,5 +1,5 @@
 """query.get_account, query.get_holdings, query.get_entity, query.get_book,
-query.market_day (DOMAIN.md §5.3).
+query.market_day (DOMAIN.md §5.3), and query.records, the supervisors' view.
 
 Reads of the registry's and the exchange's records, following the read matrix of
 DOMAIN.md §2.3. Every account, holding and entity record is readable by the ministry
@@ -24,6 +24,11 @@ every province's officers (any province's, as the market is national), every emi
 the registry, the exchange, the bank and auditors/the public ("R (market data)").
 Verifiers and the statistics and energy departments have no view of orders and trades
 and are refused.
+
+`records` is not in DOMAIN.md's table: it lists every record of one kind, for the two
+parties the read matrix lets read the whole book (the ministry's regulator and the
+registry), so that supervision and the conservation checks of §5.4 (I1-I5, I9, I12)
+can run from outside the chaincode, through any client.
 """
 
 from __future__ import annotations
@@ -36,26 +41,37 @@ from chaincode.contract import Context, transaction
 from .common import (
     ACCT,
     BANK,
+    BM,
+    CCERB,
+    CFG,
     DAY,
     EMITTER,
     ENT,
     EXCHANGE,
     FUND,
     HOLD,
+    ISS,
     MEE,
     ORD,
     PRODUCT,
+    PROV,
     PROVINCE_MSPS,
     REGISTRY,
+    RET,
+    SUR,
+    TRD,
     Caller,
     Store,
     caller,
     check_id,
     fail,
+    one_of,
     parse_date,
     province_officer,
 )
-from .exchange import BEST_LEVELS, BOOK, BUY, SELL
+from .exchange import AUCBID, BEST_LEVELS, BOOK, BUY, OPENORD, SELL
+from .funds import FUNDTOTAL
+from .settlement import SETTLED_DAY
 
 AUDIT = "AuditMSP"
 
@@ -65,11 +81,14 @@ MARKET = {MEE: ("regulator",), REGISTRY: ("registry_operator",), EXCHANGE: ("exc
 ENTITY_READERS = {**MARKET, **OFFICERS}
 ACCOUNT_READERS = {**MARKET, **OFFICERS, BANK: ("bank_operator",)}
 MARKET_DATA_READERS = {**ACCOUNT_READERS, AUDIT: ("auditor",)}
+SUPERVISORS = {MEE: ("regulator",), REGISTRY: ("registry_operator",)}
+KINDS = (ACCT, AUCBID, BM, BOOK, CCERB, CFG, DAY, ENT, FUND, FUNDTOTAL, HOLD, ISS, OPENORD, ORD, PRODUCT, PROV, RET,
+         SETTLED_DAY, SUR, TRD)
 
 
 class QueryTransactions:
     """Transactions of the trading chaincode: query.get_account, query.get_holdings, query.get_entity,
-    query.get_book, query.market_day."""
+    query.get_book, query.market_day, query.records."""
 
     @transaction(submit=False)
     def get_account(self, ctx: Context, account_id: str) -> dict[str, Any]:
@@ -124,6 +143,16 @@ class QueryTransactions:
         parse_date(date, "date")
         caller(ctx, MARKET_DATA_READERS)
         return {"product": product, "date": date, **Store(ctx).need(DAY, product, date)}
+
+
+    @transaction(submit=False)
+    def records(self, ctx: Context, kind: str) -> list[dict[str, Any]]:
+        """Every record of `kind` (ACCT, HOLD, FUND, ORD, TRD, ISS, RET, ...), in key
+        order, each as {"key": [the key's parts], "record": {...}}; the ministry's
+        regulator and the registry only."""
+        one_of(kind, KINDS, "kind")
+        caller(ctx, SUPERVISORS)
+        return [{"key": parts, "record": record} for parts, record in Store(ctx).scan(kind)]
 
 
 def _levels(store: Store, product: str, side: str) -> list[dict[str, Any]]:

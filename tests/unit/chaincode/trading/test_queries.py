@@ -199,3 +199,27 @@ def test_market_day_checks_its_arguments_and_caller(book: Any) -> None:
     refused(book, "ERR_INVALID_ARGUMENT", "regulator", "query:market_day", "CEA21", "2023-9-5", naming="date")
     refused(book, "ERR_INVALID_ARGUMENT", "regulator", "query:market_day", "CEA 21", T, naming="product")
     refused(book, "ERR_UNAUTHORIZED", "verifier", "query:market_day", "CEA21", T, naming="VerifierMSP")
+
+
+# ----- query.records ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["regulator", "registry"])
+def test_records_lists_every_record_of_a_kind(market: Any, who: str) -> None:
+    holdings = market.call(who, "query:records", "HOLD")
+    assert [(h["key"], h["record"]["available_t"], h["record"]["frozen_t"]) for h in holdings] == [
+        (["A-E1", "CCER"], 50_000, 0), (["A-E1", "CEA21"], 1_166_400, 10)]
+    assert [a["key"] for a in market.call(who, "query:records", "ACCT")] == [["A-E1"], ["A-E2"], ["A-E4"]]
+    assert market.call(who, "query:records", "TRD") == []
+
+
+@pytest.mark.parametrize(("who", "naming"), [
+    ("exchange", "ExchangeMSP"), ("bank", "BankMSP"), ("gd", "ProvGDMSP"), ("E1", "EmitterMSP"),
+    ("auditor", "AuditMSP"), ("mee_setter", "standard_setter"),
+])
+def test_records_are_for_the_regulator_and_the_registry(market: Any, who: str, naming: str) -> None:
+    refused(market, "ERR_UNAUTHORIZED", who, "query:records", "HOLD", naming=naming)
+
+
+def test_records_of_an_unknown_kind(market: Any) -> None:
+    refused(market, "ERR_INVALID_ARGUMENT", "regulator", "query:records", "AR", naming="kind")
