@@ -16,26 +16,18 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.integration.test_network import kill_all
-from tests.support.processes import cli, free_port_block
+from tests.support.carbon import write_default_network
+from tests.support.processes import cli
 
 pytestmark = pytest.mark.integration
 
-DEFAULT = Path(__file__).resolve().parents[2] / "network-config" / "carbon-market.yaml"
 
 
 @pytest.fixture
 def cwd(tmp_path: Path) -> Iterator[Path]:
-    spec = yaml.safe_load(DEFAULT.read_text())
-    spec["base_port"] = free_port_block(120)
-    for channel in spec["channels"]:
-        for chaincode in channel.get("chaincodes", []):
-            chaincode["path"] = str((DEFAULT.parent / chaincode["path"]).resolve())
-            if "collections_config" in chaincode:
-                chaincode["collections_config"] = str((DEFAULT.parent / chaincode["collections_config"]).resolve())
-    (tmp_path / "carbon-market.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    write_default_network(tmp_path)
     try:
         yield tmp_path
     finally:
