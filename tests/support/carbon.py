@@ -29,10 +29,20 @@ TRADING_KINDS = ("ACCT", "AUCBID", "BM", "BOOK", "CCERB", "CFG", "DAY", "ENT", "
                  "OPENORD", "ORD", "PRODUCT", "PROV", "RET", "SETTLED", "SUR", "TRD")
 
 
-def write_default_network(folder: Path) -> Path:
-    """A copy of the default network file in `folder`, on free ports; its path."""
+# Emitting entities the scenario tests add to the network's users, so that each test
+# module can open accounts of its own: E10-E29 in Guangdong, E30-E39 in Shandong.
+SCENARIO_ENTITIES = {f"E{n}": "GD" if n < 30 else "SD" for n in range(10, 40)}
+
+
+def write_default_network(folder: Path, *, scenario_entities: bool = False) -> Path:
+    """A copy of the default network file in `folder`, on free ports; its path. With
+    `scenario_entities`, the emitters' organization also has the users of SCENARIO_ENTITIES."""
     spec = yaml.safe_load(DEFAULT.read_text())
     spec["base_port"] = free_port_block(120)
+    if scenario_entities:
+        (emitters,) = (org for org in spec["organizations"] if org["msp_id"] == "EmitterMSP")
+        emitters["users"] += [{"name": entity, "attributes": {"role": "emitter", "entity_id": entity, "province": p}}
+                              for entity, p in SCENARIO_ENTITIES.items()]
     for channel in spec["channels"]:
         for chaincode in channel.get("chaincodes", []):
             chaincode["path"] = str((DEFAULT.parent / chaincode["path"]).resolve())
