@@ -111,6 +111,20 @@ class Consensus:
 
 
 @dataclass(frozen=True)
+class ChaincodeInit:
+    """A transaction `network up` submits once, after it first commits the chaincode's
+    definition (as Fabric's test network's `deployCC -cci`): for a contract whose rules
+    hang on records someone must create first, such as the anchors of key-level policies.
+    `user` is ORG/USER of this file (an organization's name or MSP id; Admin for its
+    administrator); with
+    `init_required` the call is the chaincode's initialization."""
+
+    function: str
+    user: str
+    args: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Chaincode:
     name: str
     # Folder of the contract package, relative to this file.
@@ -123,6 +137,7 @@ class Chaincode:
     # Private data collections: a JSON file in the shape Fabric's --collections-config
     # reads, relative to this file.
     collections_config: Path | None = None
+    init: ChaincodeInit | None = None
 
     def collections(self) -> collection_pb2.CollectionConfigPackage | None:
         """The collections of the definition (CollectionError if the file is unusable)."""
@@ -362,6 +377,20 @@ def _check_channels(net: Network, msp_ids: set[str], problems: Problems) -> None
                     check_collections(package, channel.organizations)
             except CollectionError as exc:
                 problems.add(f"{cpath}.collections_config", str(exc))
+            if cc.init is not None:
+                _check_init_user(net, channel, cc.init, f"{cpath}.init.user", problems)
+
+
+def _check_init_user(net: Network, channel: Channel, init: ChaincodeInit, path: str, problems: Problems) -> None:
+    org_name, slash, user = init.user.partition("/")
+    org = next((o for o in net.organizations if org_name in (o.name, o.msp_id)), None)
+    if not slash or org is None:
+        names = ", ".join(o.name for o in net.organizations)
+        problems.add(path, f"expected ORG/USER with one of the organizations {names}, found {init.user!r}")
+    elif user not in (users := ["Admin", *(u.name for u in org.users)]):
+        problems.add(path, f"organization {org.name} has no user {user!r}; its users are {', '.join(users)}")
+    elif org.msp_id not in channel.organizations:
+        problems.add(path, f"organization {org.name} is not a member of channel {channel.name!r}")
 
 
 def _check_policy(

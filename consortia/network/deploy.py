@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from consortia.client import Gateway, connect
-from consortia.config.network import Chaincode, Channel, Network, Organization
+from consortia.config.network import Chaincode, ChaincodeInit, Channel, Network, Organization
 from consortia.cryptogen import ADMIN, CryptoLayout
 from consortia.endpoint import NodeEndpoint
 from consortia.errors import ConsortiaError
@@ -72,10 +72,14 @@ async def deploy_chaincodes(network: Network, crypto: Path, work_dir: Path, repo
         (work_dir / f"{_label(cc)}.tar.gz").write_bytes(raw)
         packages[(channel.name, cc.name)] = raw
     await _install(orgs, wanted, packages, report)
+    defined = []
     for channel in network.channels:
         if channel.chaincodes:
-            await _define(orgs, channel, packages, report)
+            defined += [(channel, cc) for cc in await _define(orgs, channel, packages, report)]
     await _wait_ready(orgs, wanted, report)
+    for channel, cc in defined:
+        if cc.init is not None and (cc.sequence == 1 or cc.init_required):
+            await asyncio.to_thread(_initialize, orgs, channel, cc, cc.init, report)
 
 
 async def _install(orgs: _Orgs, wanted: list[tuple[Channel, Chaincode]], packages: dict[tuple[str, str], bytes],
@@ -99,7 +103,8 @@ async def _install(orgs: _Orgs, wanted: list[tuple[Channel, Chaincode]], package
 
 
 async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str], bytes],
-                  report: Callable[[str], None]) -> None:
+                  report: Callable[[str], None]) -> list[Chaincode]:
+    """Approve and commit the definitions the network file is ahead of; those chaincodes."""
     members = orgs.members_with_peers(channel)
 
     def gateway_of(org: Organization) -> Gateway:
@@ -121,7 +126,7 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
                                             cc.init_required, cc.collections()), package_id))
     if not todo:
         report(f"channel {channel.name}: chaincodes already defined")
-        return
+        return []
 
     def approve_all(org: Organization) -> None:
         with gateway_of(org) as gateway:
@@ -146,6 +151,29 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
 
     await asyncio.to_thread(commit_all)
     report(f"channel {channel.name}: committed " + ", ".join(cc.name for cc, _, _ in todo))
+    return [cc for cc, _, _ in todo]
+
+
+def _initialize(orgs: _Orgs, channel: Channel, cc: Chaincode, init: ChaincodeInit,
+                report: Callable[[str], None]) -> None:
+    """Submit the chaincode's `init` transaction as its user, through a peer of the user's
+    organization (or of the first member that has one), and wait for it to commit."""
+    org_name, _, user = init.user.partition("/")
+    org = next(o for o in orgs.network.organizations if org_name in (o.name, o.msp_id))
+    signer = load_signing_identity(orgs.layout.org(org.msp_id).user_dir(user) / "msp", org.msp_id)
+    peer = orgs.peers[org.msp_id][0] if org.peers else orgs.peers[orgs.members_with_peers(channel)[0].msp_id][0]
+    with connect(peer.address, signer=signer, tls_root_ca=peer.tls_ca) as gateway:
+        contract = gateway.get_network(channel.name).get_contract(cc.name)
+        try:
+            submitted = contract.submit_async(init.function, init.args, init=cc.init_required)
+            status = submitted.get_status()
+        except ConsortiaError as exc:
+            raise DeployError(f"channel {channel.name}: the init transaction {init.function} of {cc.name} "
+                              f"failed: {exc}") from exc
+    if not status.successful:
+        raise DeployError(f"channel {channel.name}: the init transaction {init.function} of {cc.name} committed "
+                          f"as invalid ({status.code_name})")
+    report(f"channel {channel.name}: {init.user} ran {cc.name} {init.function} (block {status.block_number})")
 
 
 def _wait_approved(peer: NodeEndpoint, channel_id: str, definitions: list[Definition], approvers: list[str]) -> None:

@@ -38,6 +38,7 @@ def test_the_default_network_comes_up_and_takes_a_transaction(cwd: Path) -> None
     up = cli("network", "up", "carbon-market.yaml", cwd=cwd, timeout=180)
     assert up.returncode == 0, up.stdout + up.stderr
     assert "network carbon-market is up" in up.stdout
+    assert "MEE/Regulator ran datashare governance:init" in up.stdout  # the chaincode's `init` in the file
     created = cli("invoke", "data-sharing", "asset", "create", "asset1", "MEE", "100", "--org", "MEE", cwd=cwd)
     assert created.returncode == 0, created.stderr
     read = cli("query", "data-sharing", "asset", "read", "asset1", "--org", "Emitter", cwd=cwd)

@@ -72,6 +72,11 @@ class CarbonMarket:
         """A committed call of the mrv chaincode (fails the test otherwise)."""
         return self._committed(user, "data-sharing", "mrv", f"mrv:{function}", args, at, transient, endorsers)
 
+    def datashare(self, user: str, function: str, *args: object, at: str,
+                  transient: Mapping[str, bytes] | None = None, endorsers: Iterable[str] | None = None) -> Outcome:
+        """A committed call of the datashare chaincode ("catalog:publish", ...; fails the test otherwise)."""
+        return self._committed(user, "data-sharing", "datashare", function, args, at, transient, endorsers)
+
     def query(self, user: str, channel: str, chaincode: str, function: str, *args: object) -> Any:
         return self.session.evaluate(user, channel, chaincode, function, *args)
 

@@ -15,6 +15,7 @@ import pytest
 
 from consortia.config.network import (
     Batch,
+    ChaincodeInit,
     Network,
     NodePorts,
     OrdererNode,
@@ -622,3 +623,29 @@ def test_every_problem_is_reported_in_line_order(net_file: Path) -> None:
         "did you mean 'ExchangeMSP'?",
         f"{net_file}:{line(text, 'type: raft')} consensus.type: raft consensus is not available yet; use solo",
     ]
+
+
+def test_chaincode_init_names_a_user_of_the_channel(net_file: Path) -> None:
+    text = VALID + CHAINCODE + "        init: {function: 'admin:init', args: ['a', 'b'], user: Registry/Operator}\n"
+    (chaincode,) = load_network(net_file, text=text).channel("trading").chaincodes
+    assert chaincode.init == ChaincodeInit(function="admin:init", user="Registry/Operator", args=["a", "b"])
+    for other in ("RegistryMSP/Operator", "Exchange/Admin"):
+        assert load_network(net_file, text=text.replace("Registry/Operator", other)).channels[0].chaincodes[0].init
+
+
+@pytest.mark.parametrize(("user", "message"), [
+    ("Operator", "expected ORG/USER with one of the organizations Registry, Exchange, Audit, found 'Operator'"),
+    ("Bank/Operator", "expected ORG/USER with one of the organizations Registry, Exchange, Audit, found 'Bank/Operator'"),
+    ("Registry/Trader", "organization Registry has no user 'Trader'; its users are Admin, Operator"),
+    ("Exchange/Trader", "organization Exchange has no user 'Trader'; its users are Admin, User1"),
+])
+def test_chaincode_init_user_problems(net_file: Path, user: str, message: str) -> None:
+    text = VALID + CHAINCODE + f"        init: {{function: 'admin:init', user: {user}}}\n"
+    expect(net_file, text, line(text, "init:"), "channels[0].chaincodes[0].init.user", message)
+
+
+def test_chaincode_init_user_must_be_a_channel_member(net_file: Path) -> None:
+    text = edit(VALID, AUDIT, AUDIT + "    users: [{name: Viewer}]\n") + CHAINCODE
+    text += "        init: {function: 'admin:init', user: Audit/Viewer}\n"
+    expect(net_file, text, line(text, "init:"), "channels[0].chaincodes[0].init.user",
+           "organization Audit is not a member of channel 'trading'")

@@ -3,7 +3,11 @@
 An asset is one data set under a catalog entry: public state keeps its sha256, where it
 lives off-chain, its metadata and its parents (provenance). A payload sent as the
 transient field `payload` must hash to `content_hash`; it goes into `govSensitive` for
-IMPORTANT and CORE data and into the owner's implicit collection for GENERAL data.
+IMPORTANT and CORE data of a governing department and into the owner's implicit
+collection otherwise. An enterprise's important data thus stays with the enterprise:
+`govSensitive` has only the governing departments as members (DOMAIN.md §4.2), so an
+enterprise's peer could neither write nor hold it; who else may read it is decided by
+grants, which for IMPORTANT data need the majority's endorsement.
 
 Validation checks the metadata against the catalog entry's standard. A property that
 declares a unit is given as {"value": v, "unit": u}, others as plain values.
@@ -20,6 +24,7 @@ from .common import (
     AST,
     CAT,
     GENERAL,
+    GOV,
     GOV_SENSITIVE,
     MEMBERS,
     OFFICER_ROLES,
@@ -44,7 +49,8 @@ TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "int": (int,), "bool": (
 
 
 def collection_for(catalog: dict[str, Any]) -> str:
-    if catalog["classification"] == GENERAL:
+    """Where the payload of an asset of `catalog` is kept."""
+    if catalog["classification"] == GENERAL or catalog["owner_msp"] not in GOV:
         return f"_implicit_org_{catalog['owner_msp']}"
     return GOV_SENSITIVE
 

@@ -13,7 +13,8 @@ whose policy names it; catalog entries and assets carry AND(owner peer, majority
 grants OR(owner peer, MEE peer).
 
 Raw payloads never reach public state: the public record keeps their sha256 and the
-payload goes into a private data collection (`govSensitive` for IMPORTANT and CORE data).
+payload goes into a private data collection (`govSensitive` for IMPORTANT and CORE data
+of the governing departments, the owner's implicit collection otherwise: assets.py).
 
 The records, argument checks and policy builders every contract package shares come
 from the contract API (`chaincode.contract.records`, `chaincode.contract.policies`);

@@ -109,6 +109,18 @@ def test_important_payload_goes_to_gov_sensitive(ds: Any) -> None:
     assert b"secret" not in ds.ledger.last.event.payload
 
 
+def test_an_enterprises_important_payload_stays_in_its_own_collection(ds: Any) -> None:
+    """govSensitive's members are the governing departments: an enterprise keeps its
+    important data in its implicit collection, which its peer may write and hold."""
+    setup(ds)
+    ds.call("E1", "catalog:publish", "C-EIMP", "t", "STD-MONTHLY-POWER", "v1", "IMPORTANT", "CONDITIONAL", "M", "E1")
+    ds.call("E1", "assets:register", "Y2", "C-EIMP", sha(b"plant data"), "u", 10, "{}", "[]",
+            transient={"payload": b"plant data"})
+    assert record(ds, "AST", "Y2")["pdc"] == "_implicit_org_EmitterMSP"
+    assert ds.ledger.private["_implicit_org_EmitterMSP"][key("AST", "Y2")] == b"plant data"
+    assert key("AST", "Y2") not in ds.ledger.private.get("govSensitive", {})
+
+
 def test_validate_sc11_and_verify_content(ds: Any) -> None:
     setup(ds)
     x2 = {"period": "2021-12", "power_supplied_mwh": {"value": 174000000, "unit": "kWh"}}
