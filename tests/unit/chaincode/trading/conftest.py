@@ -3,6 +3,7 @@ trading chaincode on a fake ledger, for the trading contract's unit tests."""
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -14,8 +15,9 @@ from tests.support.identities import make_org
 from tests.unit.chaincode.fakes import FakeLedger, Parties, beijing
 
 
-@pytest.fixture(scope="session")
-def parties() -> Parties:
+@functools.cache
+def make_parties() -> Parties:
+    """The creators of every role (keys are made once per test run)."""
     orgs = {msp: make_org(msp) for msp in ("MEEMSP", "ProvGDMSP", "ProvSDMSP", "RegistryMSP", "ExchangeMSP",
                                            "BankMSP", "EmitterMSP", "VerifierMSP", "AuditMSP")}
 
@@ -36,6 +38,11 @@ def parties() -> Parties:
                              ("E7", "GD")):
         creators[entity] = who("EmitterMSP", role="emitter", entity_id=entity, province=province)
     return Parties(creators)
+
+
+@pytest.fixture(scope="session")
+def parties() -> Parties:
+    return make_parties()
 
 
 @pytest.fixture(scope="module")
