@@ -127,8 +127,11 @@ class ComplianceCycle:
         at = "2021-01-04T09:00"
         self.step(Call(REGULATOR, "trading", "trading", "admin:init_period", ("CP2021-2022", json.dumps(PERIOD)), at))
         self.step(Call(REGULATOR, "trading", "trading", "admin:set_benchmarks", ("BM-SAMPLE", json.dumps(BM_SAMPLE)), at))
-        self.step(Call(EXCHANGE, "trading", "trading", "admin:list_product", ("CEA21", "CEA", 2021, 4900), at),
-                  Call(EXCHANGE, "trading", "trading", "admin:list_product", ("CCER", "CCER", 0, 3000), at))
+        products = [Call(EXCHANGE, "trading", "trading", "admin:list_product", ("CEA21", "CEA", 2021, 4900), at)]
+        listed = self.session.evaluate(REGULATOR, "trading", "trading", "query:records", "PRODUCT")
+        if not any(entry["key"] == ["CCER"] for entry in listed):  # one offset product for every period
+            products.append(Call(EXCHANGE, "trading", "trading", "admin:list_product", ("CCER", "CCER", 0, 3000), at))
+        self.step(*products)
 
     def registration(self) -> None:
         self.section("1. Registration")

@@ -3,7 +3,12 @@
 A session reads the connection profile `consortia network up` writes, and connects each
 user ("ProvGD/Officer", "Emitter/E1") to the gateway of its organization's first peer
 (an organization without peers, like the auditors, uses a peer of an organization that
-shares its channels). Every call may carry the transaction time the contracts read
+shares its channels).
+
+A session reads its own writes: a commit is reported by the gateway that submitted it,
+and another user's gateway peer may not have that block yet, so before a user calls
+anything on a channel the session waits until that user's peer has committed the newest
+block a transaction of the session went into there. Every call may carry the transaction time the contracts read
 (`at`, Beijing time when no zone is given), so dated scenarios can be replayed on a
 network whose peers have the proposal-timestamp check switched off.
 """
@@ -24,6 +29,8 @@ from consortia.errors import ConsortiaError
 from consortia.msp.layout import load_signing_identity
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
+# Longest wait for a peer to commit a block the session's transaction went into.
+CATCH_UP_TIMEOUT = 30.0
 # What the carbon-market contracts answer when they refuse a call: "ERR_X: why".
 REFUSAL = re.compile(r"\bERR_[A-Z0-9_]+: [^\n]*")
 
@@ -95,6 +102,9 @@ class Session:
     def __init__(self, profile: Mapping[str, Any]) -> None:
         self._profile = profile
         self._gateways: dict[str, Gateway] = {}
+        self._peers: dict[str, str] = {}  # user -> address of its gateway peer
+        self._committed: dict[str, int] = {}  # channel -> newest block of this session's transactions
+        self._seen: dict[tuple[str, str], int] = {}  # (peer address, channel) -> a block it has committed
 
     @classmethod
     def from_profile(cls, path: Path) -> Session:
@@ -119,19 +129,22 @@ class Session:
         for call in calls:
             contract = self.gateway(call.user).get_network(call.channel).get_contract(call.chaincode)
             try:
+                self._catch_up(call.user, call.channel)
                 endorsed = contract.new_proposal(call.function, _args(call.args), call.transient, call.endorsers,
                                                  timestamp=None if call.at is None else moment(call.at)).endorse()
-                submitted.append((endorsed.endorsing_organizations, endorsed.submit()))
+                submitted.append((call, endorsed.endorsing_organizations, endorsed.submit()))
             except ConsortiaError as exc:
                 raise refusal(exc) from exc
         outcomes = []
-        for endorsers, transaction in submitted:
+        for call, endorsers, transaction in submitted:
             try:
                 status = transaction.get_status()
-                if not status.successful:
-                    raise CommitError(status.transaction_id, status.code, status.code_name)
             except ConsortiaError as exc:
                 raise refusal(exc) from exc
+            self._committed[call.channel] = max(self._committed.get(call.channel, 0), status.block_number)
+            self._saw(self._peers[call.user], call.channel, status.block_number)
+            if not status.successful:
+                raise refusal(CommitError(status.transaction_id, status.code, status.code_name))
             outcomes.append(Outcome(_decoded(transaction.result), status.transaction_id, status.block_number, endorsers))
         return outcomes
 
@@ -140,9 +153,25 @@ class Session:
         """The decoded result of query `function(*args)` as `user`; Refused otherwise."""
         contract = self.gateway(user).get_network(channel).get_contract(chaincode)
         try:
+            self._catch_up(user, channel)
             return _decoded(contract.evaluate(function, _args(args), timestamp=None if at is None else moment(at)))
         except ConsortiaError as exc:
             raise refusal(exc) from exc
+
+    def _catch_up(self, user: str, channel: str) -> None:
+        """Wait until `user`'s gateway peer has committed the newest block of this
+        session's transactions on `channel`."""
+        wanted = self._committed.get(channel)
+        peer = self._peers.get(user)
+        if wanted is None or peer is None or self._seen.get((peer, channel), -1) >= wanted:
+            return
+        network = self.gateway(user).get_network(channel)
+        with network.get_filtered_block_events(start_block=wanted, timeout=CATCH_UP_TIMEOUT) as blocks:
+            next(iter(blocks))
+        self._saw(peer, channel, wanted)
+
+    def _saw(self, peer: str, channel: str, block: int) -> None:
+        self._seen[peer, channel] = max(self._seen.get((peer, channel), -1), block)
 
     def gateway(self, user: str) -> Gateway:
         if user not in self._gateways:
@@ -173,8 +202,9 @@ class Session:
         files = org["users"][user_name]
         peer = self._peer_for(org_name)
         tls_ca = peer.get("tlsCACerts", {}).get("path")
+        self._peers[user] = address = peer["url"].split("://", 1)[1]
         return connect(
-            peer["url"].split("://", 1)[1],
+            address,
             signer=load_signing_identity(files["mspDir"], org["mspid"]),
             tls_root_ca=Path(tls_ca).read_bytes() if tls_ca else None,
         )

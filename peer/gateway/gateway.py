@@ -15,6 +15,10 @@ the chaincode definition, so nothing is gained by waiting. Once the endorsers ag
 what the transaction writes, keys that carry a policy of their own (state-based
 endorsement) are looked up in committed state, and more organizations are asked if
 those policies need them, so that the validator will accept what the client submits.
+Endorsers that disagree are most often one that has not yet committed the block the
+client's previous transaction went into (Fabric's gateway has the same race when an
+organization has a single peer): the gateway then asks them all again, a few times over
+a second at most, before it reports the mismatch.
 
 Submit hands the signed transaction to an orderer of the channel, trying the others
 when one cannot take it.
@@ -63,6 +67,9 @@ log = logging.getLogger(__name__)
 # Endorsement plans kept per channel (policies x peers available), as planning a wide
 # policy takes milliseconds.
 PLAN_CACHE_SIZE = 256
+# Waits before asking again when endorsers disagree, each peer a block behind the
+# other (seconds; the last failure is reported).
+DISAGREEMENT_RETRIES = (0.05, 0.2, 0.6)
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,28 @@ class Gateway:
         proposal = self._proposal(request.proposed_transaction)
         channel = self._channel(proposal.channel_id)
         members = self.registry.members(channel.bundle)
-        collection = _Collection(proposal, members, self.options.endorsement_timeout)
+        for wait in (*DISAGREEMENT_RETRIES, None):
+            collection = _Collection(proposal, members, self.options.endorsement_timeout)
+            try:
+                responses = await self._endorsements(request, proposal, channel, members, collection)
+                break
+            except GatewayError:
+                if wait is None or not collection.disagreed:
+                    raise
+            log.info("[%s] %s: endorsers disagree (one may lag a block behind); asking again in %gs",
+                     proposal.channel_id, proposal.tx_id[:8], wait)
+            await asyncio.sleep(wait)
+        try:
+            payload = create_transaction_payload(proposal, responses)
+        except MessageError as exc:
+            raise GatewayError(Code.ABORTED, f"failed to assemble transaction: {exc}") from exc
+        log.debug("[%s] %s endorsed by %d peers", proposal.channel_id, proposal.tx_id[:8], len(responses))
+        return gateway_pb2.EndorseResponse(prepared_transaction=common_pb2.Envelope(payload=payload))
+
+    async def _endorsements(self, request: gateway_pb2.EndorseRequest, proposal: UnpackedProposal,
+                            channel: PeerChannel, members: ChannelMembers,
+                            collection: _Collection) -> list[proposal_response_pb2.ProposalResponse]:
+        """The endorsements the proposal needs, gathered into `collection`."""
         chosen = list(request.endorsing_organizations)
         if chosen:
             responses = await collection.collect(self._chosen(proposal, members, chosen))
@@ -152,12 +180,7 @@ class Gateway:
             needed = self._required(proposal, channel, agreed or _agreed_rwset(collection.reference))
             if needed is not None and needed != [policy]:
                 responses = await collection.collect(self._plan(proposal, channel, members, needed, allowed))
-        try:
-            payload = create_transaction_payload(proposal, responses)
-        except MessageError as exc:
-            raise GatewayError(Code.ABORTED, f"failed to assemble transaction: {exc}") from exc
-        log.debug("[%s] %s endorsed by %d peers", proposal.channel_id, proposal.tx_id[:8], len(responses))
-        return gateway_pb2.EndorseResponse(prepared_transaction=common_pb2.Envelope(payload=payload))
+        return responses
 
     def _chosen(self, proposal: UnpackedProposal, members: ChannelMembers, chosen: list[str]) -> list[Layout]:
         """The client named the organizations: one peer of each, whatever the policy says."""
@@ -316,6 +339,8 @@ class _Collection:
     reference: bytes | None = None
     # A failure no other peer would avoid (the chaincode itself failed, access denied).
     final: bool = False
+    # Some endorser's answer differed from the first one's.
+    disagreed: bool = False
 
     async def collect(self, layouts: list[Layout]) -> list[proposal_response_pb2.ProposalResponse]:
         """Endorsements filling the first layout that can be filled; GatewayError if none."""
@@ -354,6 +379,7 @@ class _Collection:
                 message = (f"ProposalResponsePayloads do not match: this endorser's {difference(self.reference, response.payload)} "
                            f"differ from the first endorser's")
                 self.details.append(detail(endorser.address, endorser.msp_id, message))
+                self.disagreed = True
                 continue
             self.endorsers.add(response.endorsement.endorser)
             self.good.setdefault(msp_id, []).append(response)

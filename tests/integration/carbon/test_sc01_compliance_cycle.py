@@ -36,8 +36,9 @@ def test_the_demo_prints_each_step_and_ends_with_sc01s_numbers(cycled: tuple[Car
     assert re.search(r"E1 +COMPLIANT\n +E2 +COMPLIANT\n", printed), printed
     assert "milestone 2023-11-15: 2/2 entities complete (100 %" in printed
     assert re.search(r"CEA21 +31,800 \+ +2,950,000 \+ 0 = +2,981,800 - 0 t  holds", printed), printed
-    assert re.search(r"CCER +0 \+ +50,000 \+ 0 = +50,000 - 0 t  holds", printed), printed
-    assert "300,000,000 fen held = 300,000,000 deposited - 0 withdrawn  holds" in printed
+    # CCER and funds: other scenario modules of this network may have added theirs
+    assert re.search(r"CCER +[\d,]+ \+ +[\d,]+ \+ [\d,]+ = +[\d,]+ - [\d,]+ t  holds", printed), printed
+    assert re.search(r"funds +[\d,]+ fen held = [\d,]+ deposited - [\d,]+ withdrawn  holds", printed), printed
     assert "Invariants I1-I5, I7-I9, I12: all hold" in printed
     assert "Cross-channel check: 2 obligation(s) rest on their VERIFIED report" in printed
 
@@ -45,11 +46,11 @@ def test_the_demo_prints_each_step_and_ends_with_sc01s_numbers(cycled: tuple[Car
 def test_the_ledger_holds_sc01s_numbers(cycled: tuple[CarbonMarket, str]) -> None:
     market, _ = cycled
     holds = market.records("HOLD")
-    assert {k: (v["available_t"], v["frozen_t"]) for k, v in holds.items()} == {
+    assert {k: (v["available_t"], v["frozen_t"]) for k, v in holds.items() if k[0] in ("A-E1", "A-E2")} == {
         ("A-E1", "CEA21"): (0, 0), ("A-E1", "CCER"): (0, 0), ("A-E2", "CEA21"): (31_800, 0)}
     assert market.record("ISS", "CEA21")["issued_t"] == 2_981_800
     assert market.record("RET", "CEA21")["retired_t"] == 2_950_000
-    assert market.record("RET", "CCER")["retired_t"] == 50_000
+    assert market.record("CCERB", "B1")["issued_t"] == 50_000
     funds = market.records("FUND")
     assert (funds[("A-E1",)]["available_fen"], funds[("A-E2",)]["available_fen"]) == (70_000_000, 230_000_000)
     day = market.record("DAY", "CEA21", "2023-09-05")
@@ -58,6 +59,7 @@ def test_the_ledger_holds_sc01s_numbers(cycled: tuple[CarbonMarket, str]) -> Non
     e1 = market.query("ProvGD/Officer", "trading", "trading", "query:get_entity", "E1")["vintages"]["2021"]
     assert (e1["final_alloc_t"], e1["obligation_t"], e1["ccer_cap_t"], e1["status"]) == (
         1_754_000, 1_850_000, 92_500, "COMPLIANT")
+    assert (e1["surrendered_cea_t"], e1["surrendered_ccer_t"]) == (1_800_000, 50_000)
     report = market.query("Audit/Auditor", "data-sharing", "mrv", "mrv:get_report", "E1", 2021)
     assert (report["version"], report["status"], report["verified_emissions_t"]) == (1, "VERIFIED", 1_850_000)
     assert e1["report_ref"] == report_ref(report)  # ENT~E1 names AR~E1~2021~v1 and its digest
@@ -69,7 +71,8 @@ def test_raw_monitoring_data_stays_in_the_provinces_collection(cycled: tuple[Car
     blocks = market.block_files("data-sharing")
     assert blocks
     assert not any(b'"coal_t"' in path.read_bytes() or b"coal sampling" in path.read_bytes() for path in blocks)
-    kept = market.private_values("prov-gd", "mrv")
+    kept = [value for value in market.private_values("prov-gd", "mrv")
+            if b'"entity": "E1"' in value or b'"entity": "E2"' in value]
     assert sum(b'"coal_t"' in value for value in kept) == 24  # 12 months of E1 and E2
     assert not any(b'"coal_t"' in value for value in market.private_values("stats", "mrv"))
 
@@ -111,6 +114,6 @@ def test_reconcile_reports_an_obligation_whose_report_was_superseded(cycled: tup
     assert sorted(decided.endorsers) == ["MEEMSP", "ProvGDMSP"]
     found = cli("carbon", "reconcile", cwd=market.cwd)
     assert found.returncode == 1, found.stdout + found.stderr
-    assert re.search(r"^E1 2021  ok  mrv:AR~E1~2021~v1:", found.stdout, re.M), found.stdout
+    assert re.search(r"^E1 2021  ok  mrv:AR~E1~2021~v1:", found.stdout, re.MULTILINE), found.stdout
     assert "E2 2021  MISMATCH  report v1 is SUPERSEDED (newest: v2)" in found.stdout
     assert "2 obligation(s) checked, 1 mismatch(es)" in found.stdout

@@ -673,6 +673,24 @@ def test_mismatching_results_abort(net: Net) -> None:
     assert "chaincode responses" in second
 
 
+def test_an_endorser_a_block_behind_is_asked_again(net: Net) -> None:
+    """The client's last transaction is committed on this peer but not yet on Org2's:
+    Org2's first answer differs; asked again once it has caught up, it agrees."""
+    net.policies.policy = parse_signature_policy("AND('Org1MSP.peer', 'Org2MSP.peer')")
+    net.peers[ORG2_PEER1].behaviour = down()
+    lagging = net.peers[ORG2_PEER0]
+    lagging.behaviour = endorse(results=OTHER_RWSET)
+
+    async def catch_up() -> None:
+        if lagging.calls == 1:
+            lagging.behaviour = endorse()
+
+    lagging.hook = catch_up
+    signed = net.propose()
+    assert sorted(endorsers_of(net, signed, run(endorse_request(net, signed)))) == [LOCAL, ORG2_PEER0]
+    assert lagging.calls == 2
+
+
 def test_endorse_by_the_organizations_the_client_chose(net: Net) -> None:
     net.policies.policy = parse_signature_policy("AND('Org1MSP.peer', 'Org2MSP.peer')")
     signed = net.propose()
