@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_network import kill_all
 from tests.support.carbon import write_default_network
-from tests.support.processes import cli
+from tests.support.processes import cli, kill_all
 
 pytestmark = pytest.mark.integration
 

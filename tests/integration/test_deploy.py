@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.test_network import kill_all
 from tests.support.contracts import write_versioned_contract
-from tests.support.processes import cli, free_port_block, free_ports
+from tests.support.processes import cli, free_port_block, free_ports, kill_all
 
 pytestmark = pytest.mark.integration
 

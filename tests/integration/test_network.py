@@ -29,7 +29,7 @@ from consortia.msp.layout import load_signing_identity
 from consortia.protoutil.proposal import create_proposal, sign_proposal, unpack_proposal
 from consortia.protoutil.response import create_proposal_response
 from consortia.protoutil.transaction import create_signed_transaction
-from tests.support.processes import cli, free_port_block
+from tests.support.processes import cli, free_port_block, kill_all
 
 pytestmark = pytest.mark.integration
 
@@ -51,16 +51,6 @@ def network_spec(base_port: int) -> dict[str, Any]:
         "channels": [{"name": "ch1", "organizations": ["Org1MSP", "Org2MSP"],
                       "endorsement_policy": "AND('Org1MSP.peer', 'Org2MSP.peer')"}],
     }
-
-
-def kill_all(root: Path) -> None:
-    """SIGKILL every process group a pid file of the directory names."""
-    for pid_file in root.glob("nodes/*/node.pid"):
-        try:
-            pid = int(json.loads(pid_file.read_text())["pid"])
-            os.killpg(pid, signal.SIGKILL)
-        except (OSError, ValueError, KeyError):
-            pass
 
 
 @pytest.fixture

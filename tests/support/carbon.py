@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
-from contextlib import closing
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import yaml
 
 from consortia.carbon.invariants import violations
 from consortia.carbon.session import Outcome, Refused, Session
-from tests.support.processes import free_port_block
+from tests.support.processes import cli, free_port_block, kill_all
 
 DEFAULT = Path(__file__).resolve().parents[2] / "network-config" / "carbon-market.yaml"
 # Every kind of record the trading chaincode keeps (its query:records).
@@ -51,6 +51,23 @@ def write_default_network(folder: Path, *, scenario_entities: bool = False) -> P
     path = folder / "carbon-market.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
+
+
+@contextmanager
+def running_market(folder: Path) -> Iterator[CarbonMarket]:
+    """`consortia network up` of the default network (with SCENARIO_ENTITIES) in `folder`;
+    every node is killed when the block ends."""
+    write_default_network(folder, scenario_entities=True)
+    try:
+        up = cli("network", "up", "carbon-market.yaml", cwd=folder, timeout=300)
+        assert up.returncode == 0, up.stdout + up.stderr
+        market = CarbonMarket(folder)
+        try:
+            yield market
+        finally:
+            market.close()
+    finally:
+        kill_all(folder / "consortia-network")
 
 
 class CarbonMarket:

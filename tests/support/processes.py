@@ -8,6 +8,7 @@ sleeping. The logs of every node a failed test started are printed with the fail
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -161,3 +162,13 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess
     """Run the `consortia` command (as `python -m consortia.cli.main`) and capture its output."""
     return subprocess.run([sys.executable, "-m", "consortia.cli.main", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def kill_all(root: Path) -> None:
+    """SIGKILL every process group a pid file of the directory names."""
+    for pid_file in root.glob("nodes/*/node.pid"):
+        try:
+            pid = int(json.loads(pid_file.read_text())["pid"])
+            os.killpg(pid, signal.SIGKILL)
+        except (OSError, ValueError, KeyError):
+            pass
