@@ -7,7 +7,9 @@ AND Bank (§6.1), so no transaction moves money without the bank's endorsement.
 
 `FUNDTOTAL~all` counts all money paid in and out, so that funds conservation
 (invariant I3: Σ available + frozen = deposited − withdrawn) can be checked against the
-state alone. Every deposit and withdrawal writes it, so they are serialized (one per
+state alone. It is also the bank's anchor (Registry AND Bank, set by the first deposit):
+`settlement.settle_day` touches it, so every settlement needs the bank, as DOMAIN.md
+§6.1 asks, also on a day on which no money moves. Every deposit and withdrawal writes it, so they are serialized (one per
 block succeeds, the others fail MVCC and are resubmitted), an accepted cost at the
 sample's volumes.
 """
@@ -18,7 +20,18 @@ from typing import Any
 
 from chaincode.contract import Context, transaction
 
-from .common import BANK, FUND, Store, caller, check_id, emit, fail, positive
+from .common import (
+    BANK,
+    FUND,
+    REGISTRY,
+    Store,
+    caller,
+    check_id,
+    emit,
+    fail,
+    peers_of,
+    positive,
+)
 
 FUNDTOTAL = "FUNDTOTAL"  # FUNDTOTAL~all: {"deposited_fen", "withdrawn_fen"}
 BANK_OPERATOR = {BANK: ("bank_operator",)}
@@ -53,11 +66,14 @@ def _move(ctx: Context, account_id: str, amount_fen: int, bank_ref: str, *, with
     if withdrawing and funds["available_fen"] < amount_fen:
         raise fail("ERR_INSUFFICIENT_FUNDS", f"{account_id} has {funds['available_fen']} fen available, "
                                              f"{amount_fen} fen to withdraw")
-    totals: dict[str, Any] = store.get(FUNDTOTAL, "all") or {"deposited_fen": 0, "withdrawn_fen": 0}
+    totals: dict[str, Any] | None = store.get(FUNDTOTAL, "all")
+    first = totals is None
+    totals = totals or {"deposited_fen": 0, "withdrawn_fen": 0}
     total = "withdrawn_fen" if withdrawing else "deposited_fen"
     change = -amount_fen if withdrawing else amount_fen
     store.put(FUND, account_id, record={**funds, "available_fen": funds["available_fen"] + change})
-    store.put(FUNDTOTAL, "all", record={**totals, total: totals[total] + amount_fen})
+    store.put(FUNDTOTAL, "all", record={**totals, total: totals[total] + amount_fen},
+              policy=peers_of(REGISTRY, BANK) if first else None)
     emit(ctx, "FundsWithdrawn" if withdrawing else "FundsDeposited",
          {"account_id": account_id, "amount_fen": amount_fen, "bank_ref": bank_ref,
           "bank_id": who.attribute("bank_id")})

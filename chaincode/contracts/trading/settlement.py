@@ -16,10 +16,11 @@ trade, block trades too. The close becomes the product's `prev_close_fen` (with 
 `last_trade_date`), and so sets the next day's price bands.
 
 Settlement writes funds (`FUND~`, Registry AND Bank) and every product's record
-(`PRODUCT~`, Registry AND Exchange): with the registry, which endorses every
-transaction, all three organisations must endorse (SC-15). A day on which no money
-moves writes no `FUND~` and does without the bank. `SETTLED~{date}` = {"date",
-"trades", "expired", "settled_at"} marks the date settled.
+(`PRODUCT~`, Registry AND Exchange), and touches the bank's anchor `FUNDTOTAL~all`
+(funds.py) even on a day on which no money moves: with the registry, which endorses
+every transaction, all three organisations must endorse every settlement (DOMAIN.md
+§6.1, SC-15). `SETTLED~{date}` = {"date", "trades", "expired", "settled_at"} marks the
+date settled.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from .exchange import (
     half_up,
     holidays,
 )
+from .funds import FUNDTOTAL
 
 SETTLED_DAY = "SETTLED"  # SETTLED~{date}: {"date", "trades", "expired", "settled_at"}
 OPERATORS = {EXCHANGE: ("exchange_operator",), REGISTRY: ("registry_operator",)}
@@ -106,6 +108,8 @@ class SettlementTransactions:
                 for _, product in store.scan(PRODUCT)}
         store.create(SETTLED_DAY, date, record={"date": date, "trades": len(trades), "expired": len(expired),
                                                 "settled_at": at.isoformat()})
+        if store.get(FUNDTOTAL, "all") is not None:  # none before the first deposit: no money exists yet
+            store.touch(FUNDTOTAL, "all")
         settled = {"date": date, "days": days, "expired": expired,
                    "trades": [{field: trade[field] for field in ("trade_id", "product", "qty_t", "price_fen")}
                               for trade in trades]}

@@ -187,10 +187,13 @@ def test_open_orders_expire_and_release_what_they_froze(market: Any) -> None:
     check_invariants(market)
 
 
-def test_a_quiet_day_moves_no_money(market: Any) -> None:
+def test_a_quiet_day_moves_no_money_and_still_needs_the_bank(market: Any) -> None:
     market.call("exchange", "settlement:settle_day", T, at=f"{T}T15:30")
 
-    assert not any(k.startswith(key("FUND")) for k in written(market))  # no FUND~: no bank needed
+    assert not any(k.startswith(key("FUND")) for k in written(market))  # no account's funds change
+    # ...but the bank's anchor is touched: every settlement needs Registry, Exchange and Bank (DOMAIN.md 6.1)
+    assert key("FUNDTOTAL", "all") in written(market)
+    assert policy_of(market, "FUNDTOTAL", "all") == peers("RegistryMSP", "BankMSP")
     assert key("PRODUCT", "CEA21") in written(market)
     assert record(market, "DAY", "CEA21", T) == {"open_fen": 4_900, "close_fen": 4_900, "vwap_fen": 4_900,
                                                  "volume_t": 0, "settled": True}
