@@ -15,10 +15,11 @@ the chaincode definition, so nothing is gained by waiting. Once the endorsers ag
 what the transaction writes, keys that carry a policy of their own (state-based
 endorsement) are looked up in committed state, and more organizations are asked if
 those policies need them, so that the validator will accept what the client submits.
-Endorsers that disagree are most often one that has not yet committed the block the
-client's previous transaction went into (Fabric's gateway has the same race when an
-organization has a single peer): the gateway then asks them all again, a few times over
-a second at most, before it reports the mismatch.
+Endorsers that disagree (different results, or the chaincode refusing on one peer and
+running on another) are most often one that has not yet committed the block the client's
+previous transaction went into (Fabric's gateway has the same race when an organization
+has a single peer): the gateway then asks them all again, a few times over a second at
+most, before it reports what they said.
 
 Submit hands the signed transaction to an orderer of the channel, trying the others
 when one cannot take it.
@@ -340,7 +341,7 @@ class _Collection:
     # A failure no other peer would avoid (the chaincode itself failed, access denied).
     final: bool = False
     # Some endorser's answer differed from the first one's.
-    disagreed: bool = False
+    mismatched: bool = False
 
     async def collect(self, layouts: list[Layout]) -> list[proposal_response_pb2.ProposalResponse]:
         """Endorsements filling the first layout that can be filled; GatewayError if none."""
@@ -379,10 +380,16 @@ class _Collection:
                 message = (f"ProposalResponsePayloads do not match: this endorser's {difference(self.reference, response.payload)} "
                            f"differ from the first endorser's")
                 self.details.append(detail(endorser.address, endorser.msp_id, message))
-                self.disagreed = True
+                self.mismatched = True
                 continue
             self.endorsers.add(response.endorsement.endorser)
             self.good.setdefault(msp_id, []).append(response)
+
+    @property
+    def disagreed(self) -> bool:
+        """Endorsers answered differently: their results differ, or the chaincode refused
+        on one peer and ran on another (as one that lacks a block refuses what needs it)."""
+        return self.mismatched or (self.final and bool(self.good))
 
     def responses(self, layout: Layout) -> list[proposal_response_pb2.ProposalResponse] | None:
         chosen = []

@@ -691,6 +691,32 @@ def test_an_endorser_a_block_behind_is_asked_again(net: Net) -> None:
     assert lagging.calls == 2
 
 
+def test_an_endorser_refusing_for_lack_of_a_block_is_asked_again(net: Net) -> None:
+    """Org2's peer has not committed the client's previous transaction, so its chaincode
+    refuses what this peer's runs: asked again once it has caught up, it endorses."""
+    net.policies.policy = parse_signature_policy("AND('Org1MSP.peer', 'Org2MSP.peer')")
+    lagging = net.peers[ORG2_PEER0]
+    lagging.behaviour = chaincode_error("ERR_CONFLICT: E31 has no FINAL allocation")
+
+    async def catch_up() -> None:
+        if lagging.calls == 1:
+            lagging.behaviour = endorse()
+
+    lagging.hook = catch_up
+    signed = net.propose()
+    assert sorted(endorsers_of(net, signed, run(endorse_request(net, signed)))) == [LOCAL, ORG2_PEER0]
+    assert lagging.calls == 2
+
+
+def test_a_refusal_on_every_endorser_is_reported_at_once(net: Net) -> None:
+    net.policies.policy = parse_signature_policy("AND('Org1MSP.peer', 'Org2MSP.peer')")
+    for peer in net.peers.values():
+        peer.behaviour = chaincode_error()
+    error = failure(endorse_request(net))
+    assert error.code is Code.ABORTED and "asset1 does not exist" in str(error)
+    assert net.peers[LOCAL].calls == 1  # not asked again
+
+
 def test_endorse_by_the_organizations_the_client_chose(net: Net) -> None:
     net.policies.policy = parse_signature_policy("AND('Org1MSP.peer', 'Org2MSP.peer')")
     signed = net.propose()
