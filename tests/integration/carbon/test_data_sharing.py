@@ -26,24 +26,23 @@ from consortia.carbon.session import Outcome, Refused, moment, refusal
 from consortia.client.chaincode_events import ChaincodeEvent
 from consortia.errors import ConsortiaError
 from tests.support.carbon import CarbonMarket
+from tests.unit.chaincode.datashare.flow import (
+    EVIDENCE,
+    GOV,
+    SCHEMA,
+    X1_META,
+    X1_PAYLOAD,
+)
 
 pytestmark = pytest.mark.integration
 
 CHANNEL, CHAINCODE = "data-sharing", "datashare"
-GOV = ("MEEMSP", "ProvGDMSP", "ProvSDMSP", "StatsMSP", "EnergyMSP")
 # The peers of the data-sharing channel, by the start of their organization's domain.
 PEERS = {"MEEMSP": "mee", "ProvGDMSP": "prov-gd", "ProvSDMSP": "prov-sd", "StatsMSP": "stats",
          "EnergyMSP": "energy", "EmitterMSP": "emitter", "VerifierMSP": "verifier"}
 E1_COLLECTION = "_implicit_org_EmitterMSP"
 
-SCHEMA = {"title": "Monthly power generation data", "required": ["period", "emissions_t", "power_supplied_mwh"],
-          "properties": {"period": {"type": "string"}, "emissions_t": {"type": "int", "min": 0, "unit": "t"},
-                         "power_supplied_mwh": {"type": "int", "min": 0, "unit": "MWh"}}}
-X1_PAYLOAD = json.dumps({"period": "2021-12", "emissions_t": 156_000, "power_supplied_mwh": 174_000}).encode()
-X1_META = {"period": "2021-12", "emissions_t": {"value": 156_000, "unit": "t"},
-           "power_supplied_mwh": {"value": 174_000, "unit": "MWh"}}
 POWER = ["power_supplied_mwh"]
-EVIDENCE = "e0" * 32
 SERVED = "5e" * 32
 
 
