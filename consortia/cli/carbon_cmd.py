@@ -12,20 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from consortia.carbon import cycle
 from consortia.carbon.reconcile import reconcile
 from consortia.carbon.session import Session
+from consortia.cli.network_cmd import dir_arg, network_dir
 from consortia.errors import ConsortiaError
-from consortia.network.layout import (
-    DEFAULT_DIR,
-    DIR_ENV,
-    NetworkDir,
-    default_dir,
-    require_state,
-)
+from consortia.network.layout import require_state
 
 
 def register(nouns: Any) -> None:
@@ -35,7 +29,7 @@ def register(nouns: Any) -> None:
         "compliance-cycle",
         help="the full compliance cycle of the 2021 vintage (DOMAIN.md SC-01): registration to compliance",
     )
-    _dir_arg(compliance)
+    dir_arg(compliance)
     compliance.set_defaults(handler=run_compliance_cycle)
 
     carbon = nouns.add_parser("carbon", help="checks of the carbon market's records on the running network")
@@ -44,17 +38,13 @@ def register(nouns: Any) -> None:
         "reconcile",
         help="check that every obligation on `trading` rests on a VERIFIED, current report on `data-sharing`",
     )
-    _dir_arg(link)
+    dir_arg(link)
     link.add_argument("--json", action="store_true", help="print every obligation checked as JSON")
     link.set_defaults(handler=run_reconcile)
 
 
-def _dir_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dir", help=f"the network directory (default: ${DIR_ENV} or ./{DEFAULT_DIR})")
-
-
 def _session(args: argparse.Namespace) -> Session:
-    dirs = NetworkDir(Path(args.dir) if args.dir else default_dir())
+    dirs = network_dir(args)
     state = require_state(dirs)
     if not state.ready:
         raise ConsortiaError(f"the network in {dirs.root} is not ready (its `network up` did not finish); "

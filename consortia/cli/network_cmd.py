@@ -40,19 +40,19 @@ def register(nouns: Any) -> None:
     up = verbs.add_parser("up", help="generate what is missing, start every node, join channels, deploy chaincode")
     up.add_argument("file", nargs="?", help=f"network definition (default: the one the directory was made from, "
                                             f"or {DEFAULT_NETWORK})")
-    _dir_arg(up)
+    dir_arg(up)
     up.set_defaults(handler=run_up)
     down = verbs.add_parser("down", help="stop every node of the network")
-    _dir_arg(down)
+    dir_arg(down)
     down.add_argument("--clean", action="store_true", help="then delete the directory: ledgers, crypto, logs")
     down.set_defaults(handler=run_down)
     status = verbs.add_parser("status", help="nodes, channel heights, and how to connect (exit 1 unless all run)")
-    _dir_arg(status)
+    dir_arg(status)
     status.add_argument("--json", action="store_true", help="print it as JSON")
     status.set_defaults(handler=run_status)
     logs = verbs.add_parser("logs", help="print a node's log")
     logs.add_argument("node", help="node name as `network status` shows it, or an unambiguous start of it")
-    _dir_arg(logs)
+    dir_arg(logs)
     logs.add_argument("-n", "--lines", type=_positive, metavar="LINES", help="only the last LINES lines")
     logs.add_argument("-f", "--follow", action="store_true", help="then print what the node logs, as it comes, "
                                                                   "until Ctrl-C")
@@ -69,11 +69,11 @@ def _positive(text: str) -> int:
     return value
 
 
-def _dir_arg(parser: argparse.ArgumentParser) -> None:
+def dir_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", help=f"the network directory (default: ${DIR_ENV} or ./{DEFAULT_DIR})")
 
 
-def _dirs(args: argparse.Namespace) -> NetworkDir:
+def network_dir(args: argparse.Namespace) -> NetworkDir:
     return NetworkDir(Path(args.dir) if args.dir else default_dir())
 
 
@@ -114,7 +114,7 @@ class _Clock:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    dirs = _dirs(args)
+    dirs = network_dir(args)
     if args.file:
         file = Path(args.file)
     else:
@@ -191,7 +191,7 @@ def _summary(network: Network, state: State, dirs: NetworkDir, args: argparse.Na
 
 
 def run_down(args: argparse.Namespace) -> int:
-    dirs = _dirs(args)
+    dirs = network_dir(args)
     if read_state(dirs) is None:
         _say(f"no network in {dirs.root}; nothing to stop")
         return 0
@@ -226,7 +226,7 @@ def _state_of(node: NodeStatus) -> str:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    dirs = _dirs(args)
+    dirs = network_dir(args)
     state, nodes = asyncio.run(supervisor.status(dirs))
     profile = read_profile(dirs.profile) or _profile_from_file(state, dirs)
     healthy = all(n.running and n.health == "SERVING" for n in nodes)
@@ -317,7 +317,7 @@ def _orgs_text(profile: dict[str, Any]) -> str:
 
 
 def run_logs(args: argparse.Namespace) -> int:
-    dirs = _dirs(args)
+    dirs = network_dir(args)
     node = require_state(dirs).node(args.node)
     log = dirs.node(node.name).log
     if not log.is_file():
