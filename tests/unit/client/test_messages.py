@@ -3,6 +3,7 @@ status and event requests, their digests, and their offline-signing round trips.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterator
 
@@ -124,6 +125,19 @@ def test_the_transaction_result_is_read_from_the_endorsed_envelope(
     prepared = gateway_pb2.PreparedTransaction.FromString(transaction.bytes())
     assert prepared.transaction_id == proposal.transaction_id
     assert transaction.digest() == hashlib.sha256(prepared.envelope.payload).digest()
+    assert transaction.endorsing_organizations == ["Org1MSP"]
+
+
+def test_a_proposal_may_carry_the_time_of_a_dated_scenario(gateway: Gateway) -> None:
+    contract = gateway.get_network("ch").get_contract("cc")
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    proposal = contract.new_proposal("Settle", timestamp=dt.datetime(2023, 9, 5, 15, 30, 0, 250_000, tzinfo=beijing))
+    inner = gateway_pb2.ProposedTransaction.FromString(proposal.bytes()).proposal
+    header = unpack_proposal(proposal_pb2.SignedProposal(proposal_bytes=inner.proposal_bytes, signature=b"s"))
+    stamp = header.channel_header.timestamp
+    assert (stamp.seconds, stamp.nanos) == (int(dt.datetime(2023, 9, 5, 7, 30, tzinfo=dt.UTC).timestamp()), 250_000_000)
+    with pytest.raises(ValueError, match="must carry its time zone"):
+        contract.new_proposal("Settle", timestamp=dt.datetime(2023, 9, 5, 15, 30))
 
 
 def test_offline_signing_round_trip(offline: Gateway, channel: FakeChannel, user: SigningIdentity,
