@@ -1,4 +1,4 @@
-"""assets.register, assets.validate, assets.verify_content (DOMAIN.md §5.2).
+"""assets.register, assets.validate, assets.verify_content, assets.provenance (DOMAIN.md §5.2).
 
 An asset is one data set under a catalog entry: public state keeps its sha256, where it
 lives off-chain, its metadata and its parents (provenance). A payload sent as the
@@ -9,12 +9,18 @@ collection otherwise. An enterprise's important data thus stays with the enterpr
 enterprise's peer could neither write nor hold it; who else may read it is decided by
 grants, which for IMPORTANT data need the majority's endorsement.
 
+Provenance is the assets an asset was derived from, and theirs in turn (registration
+refuses unknown parents and ids are never reused, so the parents form a DAG), with the
+transactions that wrote the asset's record, from the ledger's history of its key.
+
 Validation checks the metadata against the catalog entry's standard. A property that
 declares a unit is given as {"value": v, "unit": u}, others as plain values.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
 from chaincode.contract import Context, transaction
@@ -46,6 +52,7 @@ from .common import (
 )
 
 TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "int": (int,), "bool": (bool,)}
+LINEAGE_FIELDS = ("asset_id", "catalog_id", "owner_msp", "content_hash", "created_at", "parents")
 
 
 def collection_for(catalog: dict[str, Any]) -> str:
@@ -156,3 +163,31 @@ class AssetTransactions:
         caller(ctx, MEMBERS)
         asset = Store(ctx).need(AST, asset_id)
         return {"match": presented_hash == asset["content_hash"]}
+
+    @transaction(submit=False)
+    def provenance(self, ctx: Context, asset_id: str) -> dict[str, Any]:
+        """{"asset": `AST~{asset_id}`, "lineage": every ancestor once, nearest first, each
+        {"asset_id", "catalog_id", "owner_msp", "content_hash", "created_at", "parents"},
+        "history": the record's writes, newest first, each {"tx_id", "timestamp",
+        "is_delete", "status", "version", "content_hash"}} (any member)."""
+        check_id(asset_id, "asset_id")
+        caller(ctx, MEMBERS)
+        store = Store(ctx)
+        asset = store.need(AST, asset_id)
+        lineage, seen, queue = [], {asset_id}, list(asset["parents"])
+        while queue:
+            parent_id = queue.pop(0)
+            if parent_id in seen:
+                continue
+            seen.add(parent_id)
+            parent = store.need(AST, parent_id)
+            lineage.append({field: parent[field] for field in LINEAGE_FIELDS})
+            queue.extend(parent["parents"])
+        history = []
+        with ctx.stub.get_history_for_key(store.key(AST, asset_id)) as modifications:
+            for change in modifications:
+                written = json.loads(change.value) if change.value else {}
+                history.append({"tx_id": change.tx_id, "timestamp": change.timestamp.ToDatetime(dt.UTC).isoformat(),
+                                "is_delete": change.is_delete, "status": written.get("status"),
+                                "version": written.get("version"), "content_hash": written.get("content_hash")})
+        return {"asset": asset, "lineage": lineage, "history": history}

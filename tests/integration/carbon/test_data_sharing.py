@@ -487,3 +487,18 @@ def test_sc12_ownership_confirmation_needs_a_majority(shared: Shared) -> None:
     assert event(market, approved)[0] == "AccessGranted"
     check_access_invariants(market, approved)
 
+
+
+def test_provenance_of_a_derived_asset(shared: Shared) -> None:
+    """An annual summary X7 derived from X1: its provenance names X1 as its lineage and
+    the transaction that wrote it, with that transaction's time, from the peer's history."""
+    market = shared.market
+    derived = market.datashare("Emitter/E1", "assets:register", "X7", "C-MD", "7a" * 32, "s3://e1/2021",
+                               10, {}, ["X1"], at="2023-01-20T09:00")
+    found = market.query("Audit/Auditor", "data-sharing", "datashare", "assets:provenance", "X7")
+    assert found["asset"]["parents"] == ["X1"]
+    assert [(a["asset_id"], a["content_hash"]) for a in found["lineage"]] == [("X1", sha(X1_PAYLOAD))]
+    assert found["history"] == [{"tx_id": derived.transaction_id, "timestamp": "2023-01-20T01:00:00+00:00",
+                                 "is_delete": False, "status": "ACTIVE", "version": 1, "content_hash": "7a" * 32}]
+    x1 = market.query("Stats/Officer", "data-sharing", "datashare", "assets:provenance", "X1")
+    assert x1["lineage"] == [] and [h["tx_id"] for h in x1["history"]] == [shared.x1.transaction_id]

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fabric_protos.ledger.queryresult import kv_query_result_pb2
 from fabric_protos.peer import chaincode_event_pb2
 
 from chaincode.shim.stub import MAX_UNICODE_RUNE, ChaincodeStub
@@ -74,8 +75,10 @@ class FakeStub:
                  transient: dict[str, bytes] | None = None, is_init: bool = False, tx_id: str = "0123456789abcdef",
                  channel_id: str = "testchannel", private: dict[str, dict[str, bytes]] | None = None,
                  private_policies: dict[str, dict[str, bytes]] | None = None,
-                 policies: dict[str, bytes] | None = None, timestamp: dt.datetime = TIMESTAMP) -> None:
+                 policies: dict[str, bytes] | None = None, timestamp: dt.datetime = TIMESTAMP,
+                 history: dict[str, list[kv_query_result_pb2.KeyModification]] | None = None) -> None:
         self._committed = committed
+        self._history = history if history is not None else {}
         self._policies = policies if policies is not None else {}
         self._timestamp = timestamp
         self._private = private if private is not None else {}
@@ -135,6 +138,11 @@ class FakeStub:
     def get_state_by_partial_composite_key(self, object_type: str, attributes: Sequence[str]) -> FakeIterator:
         prefix = self.create_composite_key(object_type, attributes)
         return _range(self._committed, prefix, prefix + MAX_UNICODE_RUNE)
+
+    def get_history_for_key(self, key: str) -> FakeIterator:
+        """Committed modifications of `key`, newest first (as Fabric 2.x returns them)."""
+        self.calls.append("get_history_for_key")
+        return FakeIterator(list(reversed(self._history.get(key, []))))  # type: ignore[arg-type]
 
     def get_state_validation_parameter(self, key: str) -> bytes:
         return self._policies.get(key, b"")
@@ -200,13 +208,16 @@ class FakeLedger:
     private: dict[str, dict[str, bytes]] = field(default_factory=dict)  # collection -> key -> value
     private_policies: dict[str, dict[str, bytes]] = field(default_factory=dict)
     policies: dict[str, bytes] = field(default_factory=dict)  # key-level endorsement policies
+    history: dict[str, list[kv_query_result_pb2.KeyModification]] = field(default_factory=dict)  # oldest first
     last: FakeStub | None = None
+    transactions: int = 0
 
     def stub(self, *args: str | bytes, creator: bytes = b"", transient: dict[str, bytes] | None = None,
              is_init: bool = False, timestamp: dt.datetime = TIMESTAMP) -> FakeStub:
+        self.transactions += 1
         return FakeStub(self.state, encode(args), creator=creator, transient=transient, is_init=is_init,
                         private=self.private, private_policies=self.private_policies, policies=self.policies,
-                        timestamp=timestamp)
+                        timestamp=timestamp, history=self.history, tx_id=f"tx{self.transactions:04d}")
 
     def invoke(self, chaincode: Any, *args: str | bytes, creator: bytes = b"",
                transient: dict[str, bytes] | None = None, init: bool = False,
@@ -215,6 +226,11 @@ class FakeLedger:
         response = chaincode.init(stub) if init else chaincode.invoke(stub)
         if response.status == OK:
             _apply(self.state, stub.writes)
+            for key, value in stub.writes.items():
+                modification = kv_query_result_pb2.KeyModification(tx_id=stub.tx_id, value=value or b"",
+                                                                   is_delete=value is None)
+                modification.timestamp.FromDatetime(timestamp.astimezone(dt.UTC))
+                self.history.setdefault(key, []).append(modification)
             self.policies.update(stub.policy_writes)
             for collection, policies in stub.private_policy_writes.items():
                 self.private_policies.setdefault(collection, {}).update(policies)

@@ -166,3 +166,21 @@ def test_ownership_sc12(ds: Any) -> None:
     ds.refused("ERR_CONFLICT", "gd", "ownership:dispute", "X1", EVIDENCE)
     ds.call("regulator", "ownership:confirm", "X1")
     assert record(ds, "OWN", "X1")["status"] == "CONFIRMED"
+
+
+def test_provenance_lists_every_ancestor_once_and_the_records_history(ds: Any) -> None:
+    """X4 derives from X3 and X1, X3 from X1: the lineage is X3 then X1 (once), and the
+    history is the one transaction that wrote X4's record."""
+    setup(ds)
+    ds.call("E1", "assets:register", "X3", "C-MD", "ab" * 32, "u3", 1, "{}", '["X1"]', at="2023-01-03T09:00")
+    ds.call("E1", "assets:register", "X4", "C-MD", "cd" * 32, "u4", 1, "{}", '["X3", "X1"]', at="2023-01-04T09:00")
+    written_by = ds.ledger.last.tx_id
+    found = ds.call("auditor", "assets:provenance", "X4")
+    assert found["asset"] == record(ds, "AST", "X4")
+    assert [(a["asset_id"], a["parents"]) for a in found["lineage"]] == [("X3", ["X1"]), ("X1", [])]
+    assert found["lineage"][1]["content_hash"] == sha(X1_PAYLOAD)
+    assert found["history"] == [{"tx_id": written_by, "timestamp": "2023-01-04T01:00:00+00:00", "is_delete": False,
+                                 "status": "ACTIVE", "version": 1, "content_hash": "cd" * 32}]
+    assert ds.call("stats", "assets:provenance", "X1")["lineage"] == []
+    ds.refused("ERR_NOT_FOUND", "stats", "assets:provenance", "X9")
+    ds.refused("ERR_INVALID_ARGUMENT", "stats", "assets:provenance", "X 9")
