@@ -149,12 +149,15 @@ class Session:
         return outcomes
 
     def evaluate(self, user: str, channel: str, chaincode: str, function: str, *args: object,
-                 at: str | dt.datetime | None = None) -> Any:
-        """The decoded result of query `function(*args)` as `user`; Refused otherwise."""
+                 at: str | dt.datetime | None = None, on: Iterable[str] | None = None) -> Any:
+        """The decoded result of query `function(*args)` as `user`, on a peer of one of the
+        organizations `on` (MSP ids; default: as the gateway chooses, the user's own
+        first), as a read of private data must run on a member's peer; Refused otherwise."""
         contract = self.gateway(user).get_network(channel).get_contract(chaincode)
         try:
             self._catch_up(user, channel)
-            return _decoded(contract.evaluate(function, _args(args), timestamp=None if at is None else moment(at)))
+            return _decoded(contract.evaluate(function, _args(args), target_organizations=on,
+                                              timestamp=None if at is None else moment(at)))
         except ConsortiaError as exc:
             raise refusal(exc) from exc
 

@@ -22,9 +22,8 @@ from typing import Any
 
 import pytest
 
-from consortia.carbon.session import Outcome, Refused, moment, refusal
+from consortia.carbon.session import Outcome, Refused, moment
 from consortia.client.chaincode_events import ChaincodeEvent
-from consortia.errors import ConsortiaError
 from tests.support.carbon import CarbonMarket
 from tests.unit.chaincode.datashare.flow import (
     EVIDENCE,
@@ -59,14 +58,16 @@ def refused(market: CarbonMarket, code: str, user: str, function: str, *args: ob
                           endorsers=endorsers, transient=transient)
 
 
-def query(market: CarbonMarket, user: str, function: str, *args: object, at: str | None = None) -> Any:
-    return market.session.evaluate(user, CHANNEL, CHAINCODE, function, *args, at=at)
+def query(market: CarbonMarket, user: str, function: str, *args: object, at: str | None = None,
+          on: str | None = None) -> Any:
+    """An evaluation as `user`, on the peer of `on` if given."""
+    return market.session.evaluate(user, CHANNEL, CHAINCODE, function, *args, at=at, on=[on] if on else None)
 
 
 def query_refused(market: CarbonMarket, code: str, user: str, function: str, *args: object, at: str | None = None,
-                  naming: str = "") -> str:
+                  on: str | None = None, naming: str = "") -> str:
     with pytest.raises(Refused) as refusal_:
-        query(market, user, function, *args, at=at)
+        query(market, user, function, *args, at=at, on=on)
     message = str(refusal_.value)
     assert refusal_.value.code == code, message
     assert naming in message, message
@@ -76,22 +77,12 @@ def query_refused(market: CarbonMarket, code: str, user: str, function: str, *ar
 def read_private(market: CarbonMarket, user: str, grant_id: str, *, at: str, on: str = "EmitterMSP") -> Any:
     """`access:read_private` as `user`, evaluated on the peer of `on` (a member of the
     collection that keeps the payload: DOMAIN.md §5.2 "query on member peer")."""
-    contract = market.session.gateway(user).get_network(CHANNEL).get_contract(CHAINCODE)
-    try:
-        return json.loads(contract.evaluate("access:read_private", [grant_id], target_organizations=[on],
-                                            timestamp=moment(at)))
-    except ConsortiaError as exc:
-        raise refusal(exc) from exc
+    return query(market, user, "access:read_private", grant_id, at=at, on=on)
 
 
 def private_refused(market: CarbonMarket, code: str, user: str, grant_id: str, *, at: str, on: str = "EmitterMSP",
                     naming: str = "") -> str:
-    with pytest.raises(Refused) as refusal_:
-        read_private(market, user, grant_id, at=at, on=on)
-    message = str(refusal_.value)
-    assert refusal_.value.code == code, message
-    assert naming in message, message
-    return message
+    return query_refused(market, code, user, "access:read_private", grant_id, at=at, on=on, naming=naming)
 
 
 # --- what the client and the peers see --------------------------------------------------
