@@ -101,8 +101,7 @@ class Session:
 
     def __init__(self, profile: Mapping[str, Any]) -> None:
         self._profile = profile
-        self._gateways: dict[str, Gateway] = {}
-        self._peers: dict[str, str] = {}  # user -> address of its gateway peer
+        self._gateways: dict[tuple[str, str], Gateway] = {}  # (user, peer address) -> its connection
         self._committed: dict[str, int] = {}  # channel -> newest block of this session's transactions
         self._seen: dict[tuple[str, str], int] = {}  # (peer address, channel) -> a block it has committed
 
@@ -142,7 +141,7 @@ class Session:
             except ConsortiaError as exc:
                 raise refusal(exc) from exc
             self._committed[call.channel] = max(self._committed.get(call.channel, 0), status.block_number)
-            self._saw(self._peers[call.user], call.channel, status.block_number)
+            self._saw(_address(self._peer_for(call.user)), call.channel, status.block_number)
             if not status.successful:
                 raise refusal(CommitError(status.transaction_id, status.code, status.code_name))
             outcomes.append(Outcome(_decoded(transaction.result), status.transaction_id, status.block_number, endorsers))
@@ -154,32 +153,35 @@ class Session:
         organizations `on` (MSP ids; default: as the gateway chooses, the user's own
         first), as a read of private data must run on a member's peer; Refused otherwise."""
         contract = self.gateway(user).get_network(channel).get_contract(chaincode)
+        on = list(on or ())
         try:
             self._catch_up(user, channel)
-            return _decoded(contract.evaluate(function, _args(args), target_organizations=on,
+            for msp_id in on:  # the peer the evaluation will run on
+                self._catch_up(user, channel, self._peer_of(msp_id))
+            return _decoded(contract.evaluate(function, _args(args), target_organizations=on or None,
                                               timestamp=None if at is None else moment(at)))
         except ConsortiaError as exc:
             raise refusal(exc) from exc
 
-    def _catch_up(self, user: str, channel: str) -> None:
-        """Wait until `user`'s gateway peer has committed the newest block of this
-        session's transactions on `channel`."""
+    def _catch_up(self, user: str, channel: str, peer: Mapping[str, Any] | None = None) -> None:
+        """Wait until `peer` (default: `user`'s gateway peer) has committed the newest
+        block of this session's transactions on `channel`."""
         wanted = self._committed.get(channel)
-        peer = self._peers.get(user)
-        if wanted is None or peer is None or self._seen.get((peer, channel), -1) >= wanted:
+        peer = peer or self._peer_for(user)
+        address = _address(peer)
+        if wanted is None or self._seen.get((address, channel), -1) >= wanted:
             return
-        network = self.gateway(user).get_network(channel)
+        network = self._gateway_at(user, peer).get_network(channel)
         with network.get_filtered_block_events(start_block=wanted, timeout=CATCH_UP_TIMEOUT) as blocks:
             next(iter(blocks))
-        self._saw(peer, channel, wanted)
+        self._saw(address, channel, wanted)
 
     def _saw(self, peer: str, channel: str, block: int) -> None:
         self._seen[peer, channel] = max(self._seen.get((peer, channel), -1), block)
 
     def gateway(self, user: str) -> Gateway:
-        if user not in self._gateways:
-            self._gateways[user] = self._connect(user)
-        return self._gateways[user]
+        """`user`'s connection to its gateway peer."""
+        return self._gateway_at(user, self._peer_for(user))
 
     def close(self) -> None:
         for gateway in self._gateways.values():
@@ -192,30 +194,30 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _connect(self, user: str) -> Gateway:
+    def _gateway_at(self, user: str, peer: Mapping[str, Any]) -> Gateway:
+        key = (user, _address(peer))
+        if key not in self._gateways:
+            org_name, _, user_name = user.partition("/")
+            org = self._profile["organizations"][org_name]
+            tls_ca = peer.get("tlsCACerts", {}).get("path")
+            self._gateways[key] = connect(
+                key[1],
+                signer=load_signing_identity(org["users"][user_name]["mspDir"], org["mspid"]),
+                tls_root_ca=Path(tls_ca).read_bytes() if tls_ca else None,
+            )
+        return self._gateways[key]
+
+    def _peer_for(self, user: str) -> Mapping[str, Any]:
+        """The gateway peer of `user`: its organization's first peer, or else the first
+        peer of an organization that is in every channel its organization is in."""
         org_name, slash, user_name = user.partition("/")
-        orgs = self._profile["organizations"]
+        orgs, peers, channels = self._profile["organizations"], self._profile["peers"], self._profile["channels"]
         if not slash or org_name not in orgs:
             raise SessionError(f"expected a user as ORG/USER with one of the organizations {', '.join(orgs)}, "
                                f"got {user!r}")
-        org = orgs[org_name]
-        if user_name not in org["users"]:
+        if user_name not in orgs[org_name]["users"]:
             raise SessionError(f"organization {org_name} has no user {user_name!r}; its users are "
-                               f"{', '.join(org['users'])}")
-        files = org["users"][user_name]
-        peer = self._peer_for(org_name)
-        tls_ca = peer.get("tlsCACerts", {}).get("path")
-        self._peers[user] = address = peer["url"].split("://", 1)[1]
-        return connect(
-            address,
-            signer=load_signing_identity(files["mspDir"], org["mspid"]),
-            tls_root_ca=Path(tls_ca).read_bytes() if tls_ca else None,
-        )
-
-    def _peer_for(self, org_name: str) -> Mapping[str, Any]:
-        """The organization's first peer, or else the first peer of an organization that is
-        in every channel this one is in."""
-        orgs, peers, channels = self._profile["organizations"], self._profile["peers"], self._profile["channels"]
+                               f"{', '.join(orgs[org_name]['users'])}")
         if orgs[org_name].get("peers"):
             return peers[orgs[org_name]["peers"][0]]  # type: ignore[no-any-return]
         msp_id = orgs[org_name]["mspid"]
@@ -224,6 +226,17 @@ class Session:
             if all(name in c["peers"] for c in mine):
                 return peer  # type: ignore[no-any-return]
         raise SessionError(f"no peer serves every channel of organization {org_name}")
+
+    def _peer_of(self, msp_id: str) -> Mapping[str, Any]:
+        """The first peer of the organization with MSP id `msp_id`."""
+        for org in self._profile["organizations"].values():
+            if org["mspid"] == msp_id and org.get("peers"):
+                return self._profile["peers"][org["peers"][0]]  # type: ignore[no-any-return]
+        raise SessionError(f"no organization with MSP id {msp_id} runs a peer")
+
+
+def _address(peer: Mapping[str, Any]) -> str:
+    return str(peer["url"].split("://", 1)[1])
 
 
 def _args(args: Iterable[object]) -> list[str]:
