@@ -239,10 +239,7 @@ class ComplianceCycle:
     # --- the end --------------------------------------------------------------------
 
     def summary(self) -> Summary:
-        def records(kind: str) -> dict[tuple[str, ...], dict[str, Any]]:
-            found = self.session.evaluate(REGULATOR, "trading", "trading", "query:records", kind)
-            return {tuple(entry["key"]): entry["record"] for entry in found}
-
+        records = invariants.trading_records(self.session, REGULATOR)
         status = {e.entity_id: self.vintage(e)["status"] for e in ENTITIES}
         milestone = moment(MILESTONE95 + "T23:59:59")
         done = sum(1 for e in ENTITIES if (at := self.vintage(e).get("completed_at")) and moment(at) <= milestone)

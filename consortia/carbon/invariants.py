@@ -17,11 +17,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from consortia.carbon.session import Session
+
 Key = tuple[str, ...]
 # All records of one kind, by their key's parts (HOLD: (account, product)).
 Records = Callable[[str], Mapping[Key, Mapping[str, Any]]]
 
 LIVE = ("OPEN", "PARTIAL")
+SUPERVISOR = "MEE/Regulator"  # reads the whole book (query:records)
+
+
+def trading_records(session: Session, user: str = SUPERVISOR) -> Records:
+    """The trading chaincode's records of a kind, as `user` reads them through
+    `query:records` on a running network."""
+    def read(kind: str) -> dict[Key, dict[str, Any]]:
+        found = session.evaluate(user, "trading", "trading", "query:records", kind)
+        return {tuple(entry["key"]): entry["record"] for entry in found}
+    return read
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from consortia.carbon.invariants import SUPERVISOR, trading_records
 from consortia.carbon.session import Refused, Session
 
 REPORT_REF = re.compile(r"mrv:AR~(?P<entity>[^~]+)~(?P<year>\d{4})~v(?P<version>\d+):(?P<digest>[0-9a-f]{64})")
-SUPERVISOR = "MEE/Regulator"
 
 
 def report_digest(report: Mapping[str, Any]) -> str:
@@ -51,12 +51,11 @@ class Link:
 def reconcile(session: Session, user: str = SUPERVISOR) -> list[Link]:
     """Every obligation with its report reference checked, read as `user` (by default the
     ministry's regulator, who may read both channels' records)."""
-    entities = session.evaluate(user, "trading", "trading", "query:records", "ENT")
+    entities = trading_records(session, user)("ENT")
     links = []
     histories: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for entry in entities:
-        entity_id = entry["key"][0]
-        for vintage, record in sorted(entry["record"].get("vintages", {}).items()):
+    for (entity_id,), entity in entities.items():
+        for vintage, record in sorted(entity.get("vintages", {}).items()):
             if record.get("obligation_t") is None:
                 continue
             ref = record.get("report_ref", "")

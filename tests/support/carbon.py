@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from consortia.carbon.invariants import violations
+from consortia.carbon.invariants import trading_records, violations
 from consortia.carbon.session import Outcome, Refused, Session
 from tests.support.processes import cli, free_port_block, kill_all
 
@@ -124,14 +124,13 @@ class CarbonMarket:
 
     # --- the trading records, as the regulator reads them ------------------------------------
 
-    def records(self, kind: str) -> dict[tuple[str, ...], Any]:
-        found = self.session.evaluate("MEE/Regulator", "trading", "trading", "query:records", kind)
-        return {tuple(entry["key"]): entry["record"] for entry in found}
+    def records(self, kind: str) -> Mapping[tuple[str, ...], Any]:
+        return trading_records(self.session)(kind)
 
     def record(self, kind: str, *key: str) -> Any:
         return self.records(kind)[key]
 
-    def snapshot(self) -> dict[str, dict[tuple[str, ...], Any]]:
+    def snapshot(self) -> dict[str, Mapping[tuple[str, ...], Any]]:
         return {kind: self.records(kind) for kind in TRADING_KINDS}
 
     def check_invariants(self) -> None:
