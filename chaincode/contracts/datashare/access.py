@@ -150,11 +150,7 @@ class AccessTransactions:
         check_id(grant_id, "grant_id")
         expires = parse_time(expires_at, "expires_at")
         store = Store(ctx)
-        request = store.need(REQ, request_id)
-        asset = store.need(AST, request["asset_id"])
-        owner(ctx, asset, f"asset {asset['asset_id']}")
-        if request["status"] != PENDING:
-            raise fail("ERR_CONFLICT", f"request {request_id} must be PENDING, found {request['status']}")
+        request, asset = pending_request(ctx, store, request_id)
         catalog = shared_catalog(store, asset)
         claim = store.get(OWN, asset["asset_id"])
         if claim is not None and claim["status"] == "DISPUTED":
@@ -181,11 +177,7 @@ class AccessTransactions:
         check_id(request_id, "request_id")
         check_text(reason, "reason")
         store = Store(ctx)
-        request = store.need(REQ, request_id)
-        asset = store.need(AST, request["asset_id"])
-        owner(ctx, asset, f"asset {asset['asset_id']}")
-        if request["status"] != PENDING:
-            raise fail("ERR_CONFLICT", f"request {request_id} must be PENDING, found {request['status']}")
+        request, asset = pending_request(ctx, store, request_id)
         request.update(status=REJECTED, reason=reason, decided_at=now(ctx).isoformat())
         store.put(REQ, request_id, record=request)
         store.touch_org(asset["owner_msp"])
@@ -280,3 +272,14 @@ class AccessTransactions:
                 or who.role in AUDITORS.get(who.msp_id, ())):
             raise fail("ERR_UNAUTHORIZED", f"{who.msp_id} {who.role} may not read the access log of {asset_id}")
         return [{"asset_id": asset_id, "ts": parts[1], **log} for parts, log in store.scan(LOG, asset_id)]
+
+
+def pending_request(ctx: Context, store: Store, request_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The PENDING request `request_id` and its asset, for the asset's owner to decide
+    (ERR_UNAUTHORIZED for anyone else, ERR_CONFLICT once decided)."""
+    request = store.need(REQ, request_id)
+    asset = store.need(AST, request["asset_id"])
+    owner(ctx, asset, f"asset {asset['asset_id']}")
+    if request["status"] != PENDING:
+        raise fail("ERR_CONFLICT", f"request {request_id} must be PENDING, found {request['status']}")
+    return request, asset

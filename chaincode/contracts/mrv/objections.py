@@ -9,6 +9,7 @@ change). Working days are Monday to Friday (no holiday list on this channel).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from chaincode.contract import Context, transaction
@@ -71,10 +72,7 @@ class ObjectionTransactions:
             raise fail("ERR_CONFLICT", f"{AR}~{'~'.join(report_key(report))} must be VERIFIED to object, "
                                        f"found {report['status']}")
         at = now(ctx)
-        elapsed = working_days_after(parse_time(report["verified_at"]).date(), at.date())
-        if elapsed > OBJECT_WITHIN:
-            raise fail("ERR_DEADLINE", f"an objection must come within {OBJECT_WITHIN} working days after "
-                                       f"{report['verified_at']}, found {elapsed}")
+        in_time("an objection", report["verified_at"], at, OBJECT_WITHIN)
         earlier = objections_of(store, entity_id, year)
         if any(objection["decision"] is None for objection in earlier):
             raise fail("ERR_CONFLICT", f"an objection to {entity_id} {year} is pending")
@@ -118,10 +116,7 @@ class ObjectionTransactions:
         if objection["decision"] is not None:
             raise fail("ERR_CONFLICT", f"objection {entity_id} {year} {seq} is already {objection['decision']}")
         at = now(ctx)
-        elapsed = working_days_after(parse_time(objection["filed_at"]).date(), at.date())
-        if elapsed > DECIDE_WITHIN:
-            raise fail("ERR_DEADLINE", f"a decision must come within {DECIDE_WITHIN} working days after "
-                                       f"{objection['filed_at']}, found {elapsed}")
+        in_time("a decision", objection["filed_at"], at, DECIDE_WITHIN)
         report = latest_report(store, entity_id, year)
         if report["version"] != objection["version"] or report["status"] != VERIFIED:
             raise fail("ERR_CONFLICT", f"objection {seq} is to v{objection['version']}, but the newest report is "
@@ -139,3 +134,11 @@ class ObjectionTransactions:
             store.put(AR, *report_key(report), record={**report, "status": SUPERSEDED, "superseded_by": version})
             payload.update(version=version, verified_emissions_t=revised_emissions_t)
         emit(ctx, "ObjectionDecided", payload)
+
+
+def in_time(what: str, since: str, at: dt.datetime, working_days: int) -> None:
+    """ERR_DEADLINE unless `at` is within `working_days` working days after `since`."""
+    elapsed = working_days_after(parse_time(since).date(), at.date())
+    if elapsed > working_days:
+        raise fail("ERR_DEADLINE", f"{what} must come within {working_days} working days after {since}, "
+                                   f"found {elapsed}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -248,3 +249,60 @@ def _apply(state: dict[str, bytes], writes: dict[str, bytes | None]) -> None:
             state.pop(key, None)
         else:
             state[key] = value
+
+
+def json_args(args: Sequence[object]) -> list[str]:
+    """Call arguments as the contract API takes them: text as it is, anything else as JSON."""
+    return [a if isinstance(a, str) else json.dumps(a) for a in args]
+
+
+class ContractOnLedger:
+    """A contract chaincode on a fake ledger: call its functions as a party, at a time
+    (Beijing, the carbon market's clock). `prefix` names the contract for chaincodes whose
+    functions are all in one ("mrv:")."""
+
+    prefix = ""
+    at = "2023-09-05T10:00"  # when a call names no time
+
+    def __init__(self, cc: Any, parties: Any) -> None:
+        self.cc = cc
+        self.parties = parties
+        self.ledger = FakeLedger()
+
+    def invoke(self, who: str, function: str, *args: object, at: str | None = None,
+               transient: dict[str, bytes] | None = None) -> Any:
+        """The chaincode's response to one call, whatever it is."""
+        return self.ledger.invoke(self.cc, self.prefix + function, *json_args(args), creator=self.parties[who],
+                                  transient=transient, timestamp=beijing(at or self.at))
+
+    def call(self, who: str, function: str, *args: object, at: str | None = None,
+             transient: dict[str, bytes] | None = None) -> Any:
+        """The result (decoded JSON, or None) of a successful call; AssertionError otherwise."""
+        response = self.invoke(who, function, *args, at=at, transient=transient)
+        assert response.status == OK, response.message
+        return json.loads(response.payload) if response.payload else None
+
+    def refused(self, who: str, function: str, *args: object, at: str | None = None,
+                transient: dict[str, bytes] | None = None) -> str:
+        """The message of a refused call (`CODE: message`); the ledger, its policies and
+        its private data are unchanged."""
+        return self.attempt(who, function, *args, at=at, transient=transient, expect_refusal=True)[1]
+
+    def attempt(self, who: str, function: str, *args: object, at: str | None = None,
+                transient: dict[str, bytes] | None = None, expect_refusal: bool = False) -> tuple[bool, str]:
+        """(accepted, "ok" or the refusal's message) of a call that may go either way; a
+        refusal carries one of the contract's ERR_ codes and leaves the ledger as it was."""
+        ledger = self.ledger
+        before = (dict(ledger.state), dict(ledger.policies), {c: dict(kv) for c, kv in ledger.private.items()})
+        response = self.invoke(who, function, *args, at=at, transient=transient)
+        if response.status == OK:
+            assert not expect_refusal, f"{function} was accepted"
+            return True, "ok"
+        assert (ledger.state, ledger.policies, ledger.private) == before, f"refused {function} changed the ledger"
+        assert str(response.message).startswith("ERR_"), response.message
+        return False, str(response.message)
+
+    def event(self) -> tuple[str, Any]:
+        stub = self.ledger.last
+        assert stub is not None and stub.event is not None, "no event"
+        return stub.event.event_name, json.loads(stub.event.payload)

@@ -3,15 +3,12 @@ the datashare chaincode on a fake ledger, for the datashare contracts' unit test
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 
 from chaincode.contract import ContractChaincode
 from chaincode.contracts.datashare import contracts
 from tests.support.identities import make_org
-from tests.unit.chaincode.fakes import FakeLedger, beijing
+from tests.unit.chaincode.fakes import ContractOnLedger
 
 MSPS = ("MEEMSP", "ProvGDMSP", "ProvSDMSP", "StatsMSP", "EnergyMSP", "EmitterMSP", "VerifierMSP", "AuditMSP")
 
@@ -44,44 +41,19 @@ def cc() -> ContractChaincode:
     return ContractChaincode(*contracts)
 
 
-def _args(args: tuple[object, ...]) -> list[str]:
-    return [a if isinstance(a, str) else json.dumps(a) for a in args]
+class Datashare(ContractOnLedger):
+    """The datashare chaincode on a fake ledger: call `contract:function` as a party."""
 
+    at = "2023-01-02T10:00"
 
-class Datashare:
-    """The datashare chaincode on a fake ledger: call `contract:function` as a party, at a time."""
-
-    def __init__(self, cc: ContractChaincode, parties: dict[str, bytes]) -> None:
-        self.cc = cc
-        self.parties = parties
-        self.ledger = FakeLedger()
-
-    def call(self, who: str, function: str, *args: object, at: str = "2023-01-02T10:00",
-             transient: dict[str, bytes] | None = None) -> Any:
-        response = self.ledger.invoke(self.cc, function, *_args(args), creator=self.parties[who],
-                                      transient=transient, timestamp=beijing(at))
-        assert response.status == 200, response.message
-        return json.loads(response.payload) if response.payload else None
-
-    def refused(self, code: str, who: str, function: str, *args: object, at: str = "2023-01-02T10:00",
-                transient: dict[str, bytes] | None = None, naming: str = "") -> str:
+    def refused(self, code: str, who: str, function: str, *args: object,  # type: ignore[override]
+                at: str | None = None, transient: dict[str, bytes] | None = None, naming: str = "") -> str:
         """The message of a refused call, which carries `code` (and `naming`); the ledger,
         its policies and its private data are unchanged."""
-        ledger = self.ledger
-        before = (dict(ledger.state), dict(ledger.policies), {c: dict(kv) for c, kv in ledger.private.items()})
-        response = ledger.invoke(self.cc, function, *_args(args), creator=self.parties[who],
-                                 transient=transient, timestamp=beijing(at))
-        assert response.status == 500, f"{function} was accepted"
-        assert (ledger.state, ledger.policies, ledger.private) == before
-        message = str(response.message)
+        message = super().refused(who, function, *args, at=at, transient=transient)
         assert message.startswith(f"{code}: "), message
         assert naming in message, message
         return message
-
-    def event(self) -> tuple[str, Any]:
-        stub = self.ledger.last
-        assert stub is not None and stub.event is not None, "no event"
-        return stub.event.event_name, json.loads(stub.event.payload)
 
 
 @pytest.fixture

@@ -3,15 +3,12 @@ the mrv chaincode on a fake ledger, for the mrv contract's unit tests."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 
 from chaincode.contract import ContractChaincode
 from chaincode.contracts.mrv import contracts
 from tests.support.identities import make_org
-from tests.unit.chaincode.fakes import FakeLedger, Parties, beijing
+from tests.unit.chaincode.fakes import ContractOnLedger, Parties
 
 
 @pytest.fixture(scope="session")
@@ -42,42 +39,11 @@ def cc() -> ContractChaincode:
     return ContractChaincode(*contracts)
 
 
-def _args(args: tuple[object, ...]) -> list[str]:
-    return [a if isinstance(a, str) else json.dumps(a) for a in args]
+class Mrv(ContractOnLedger):
+    """The mrv chaincode on a fake ledger; its functions are those of contract `mrv`."""
 
-
-class Mrv:
-    """The mrv chaincode on a fake ledger: call functions as a party, at a time."""
-
-    def __init__(self, cc: ContractChaincode, parties: Parties) -> None:
-        self.cc = cc
-        self.parties = parties
-        self.ledger = FakeLedger()
-
-    def call(self, who: str, function: str, *args: object, at: str = "2022-01-10T10:00",
-             transient: dict[str, bytes] | None = None) -> Any:
-        """The result (decoded JSON, or None) of a successful call; AssertionError otherwise."""
-        response = self.ledger.invoke(self.cc, f"mrv:{function}", *_args(args), creator=self.parties[who],
-                                      transient=transient, timestamp=beijing(at))
-        assert response.status == 200, response.message
-        return json.loads(response.payload) if response.payload else None
-
-    def refused(self, who: str, function: str, *args: object, at: str = "2022-01-10T10:00",
-                transient: dict[str, bytes] | None = None) -> str:
-        """The message of a refused call (`CODE: message`); the ledger, its policies and
-        its private data are unchanged, and no event was set."""
-        ledger = self.ledger
-        before = (dict(ledger.state), dict(ledger.policies), {c: dict(kv) for c, kv in ledger.private.items()})
-        response = ledger.invoke(self.cc, f"mrv:{function}", *_args(args), creator=self.parties[who],
-                                 transient=transient, timestamp=beijing(at))
-        assert response.status == 500, f"{function} was accepted"
-        assert (ledger.state, ledger.policies, ledger.private) == before
-        return str(response.message)
-
-    def event(self) -> tuple[str, Any]:
-        stub = self.ledger.last
-        assert stub is not None and stub.event is not None, "no event"
-        return stub.event.event_name, json.loads(stub.event.payload)
+    prefix = "mrv:"
+    at = "2022-01-10T10:00"
 
 
 @pytest.fixture

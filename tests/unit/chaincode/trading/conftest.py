@@ -4,15 +4,13 @@ trading chaincode on a fake ledger, for the trading contract's unit tests."""
 from __future__ import annotations
 
 import functools
-import json
-from typing import Any
 
 import pytest
 
 from chaincode.contract import ContractChaincode
 from chaincode.contracts.trading import contracts
 from tests.support.identities import make_org
-from tests.unit.chaincode.fakes import FakeLedger, Parties, beijing
+from tests.unit.chaincode.fakes import ContractOnLedger, Parties
 
 
 @functools.cache
@@ -50,34 +48,8 @@ def cc() -> ContractChaincode:
     return ContractChaincode(*contracts)
 
 
-class Trading:
-    """The trading chaincode on a fake ledger: call functions as a party, at a time."""
-
-    def __init__(self, cc: ContractChaincode, parties: Parties) -> None:
-        self.cc = cc
-        self.parties = parties
-        self.ledger = FakeLedger()
-
-    def call(self, who: str, function: str, *args: object, at: str = "2023-09-05T10:00") -> Any:
-        """The result (decoded JSON, or None) of a successful call; AssertionError otherwise."""
-        response = self.ledger.invoke(self.cc, function, *[a if isinstance(a, str) else json.dumps(a) for a in args],
-                                      creator=self.parties[who], timestamp=beijing(at))
-        assert response.status == 200, response.message
-        return json.loads(response.payload) if response.payload else None
-
-    def refused(self, who: str, function: str, *args: object, at: str = "2023-09-05T10:00") -> str:
-        """The message of a refused call (`CODE: message`); the ledger is unchanged."""
-        before = (dict(self.ledger.state), dict(self.ledger.policies))
-        response = self.ledger.invoke(self.cc, function, *[a if isinstance(a, str) else json.dumps(a) for a in args],
-                                      creator=self.parties[who], timestamp=beijing(at))
-        assert response.status == 500, f"{function} was accepted"
-        assert (self.ledger.state, self.ledger.policies) == before
-        return str(response.message)
-
-    def event(self) -> tuple[str, Any]:
-        stub = self.ledger.last
-        assert stub is not None and stub.event is not None, "no event"
-        return stub.event.event_name, json.loads(stub.event.payload)
+class Trading(ContractOnLedger):
+    """The trading chaincode on a fake ledger."""
 
 
 @pytest.fixture
