@@ -1,7 +1,7 @@
 """Context: what one transaction sees, passed to every transaction and hook.
 
-A contract object serves many transactions at once (each in its own worker thread),
-so anything that belongs to one transaction lives on its context, never on the
+A contract object serves many transactions at once (interleaved while each waits for
+the peer), so anything that belongs to one transaction lives on its context, never on the
 contract. A contract that wants more per-transaction state (a cache of decoded
 records, the caller's organisation record) subclasses Context and returns it from
 `Contract.create_context`.

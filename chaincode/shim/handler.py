@@ -8,81 +8,63 @@
                           ◀────────── RESPONSE | ERROR
     COMPLETED(Response) | ERROR ────▶
 
-Many transactions are in flight on one stream: each runs the chaincode in a worker
-thread (chaincode functions are ordinary blocking Python), and each stub call waits
-for the peer's answer to the request it sent, matched by channel and transaction id.
-KEEPALIVE messages are ignored. When the stream ends, every waiting call fails.
-
-The hand-offs between the event loop and the workers are kept cheap, as every
-transaction makes several: messages to the peer go into one outbox that a single
-writer task empties (a worker wakes the loop only when no wake-up is pending), and a
-worker waits for its answer on a bare lock that the loop releases.
+Many transactions are in flight on one stream. Each runs in its own greenlet on the
+event loop's thread: chaincode functions are ordinary blocking Python, and a stub call
+hands control back to the loop until the peer's answer to that request (matched by
+channel and transaction id) arrives, then resumes the function where it stopped. This
+is the concurrency of Fabric's Node shim: transactions interleave only while they wait
+for the peer, so a function that sleeps or computes for long holds up the others of
+this process. Greenlets rather than worker threads: a thread pool costs two thread
+hand-offs per stub call, and contention for the GIL, which is more CPU than a simple
+chaincode function itself. KEEPALIVE messages are ignored. When the stream ends, every
+waiting call fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import logging
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeAlias
 
+import greenlet
 from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2, proposal_response_pb2
 
-from chaincode.shim.interfaces import ERROR_THRESHOLD, Chaincode, ChaincodeStubError, error
+from chaincode.shim.interfaces import (
+    ERROR_THRESHOLD,
+    Chaincode,
+    ChaincodeStubError,
+    error,
+)
 from chaincode.shim.stub import ChaincodeStub
 from consortia.errors import ConsortiaError
 
 log = logging.getLogger(__name__)
 
 Message: TypeAlias = chaincode_shim_pb2.ChaincodeMessage
-DEFAULT_WORKERS = 32
-CALL_TIMEOUT = 120.0  # seconds a stub call waits for the peer (the peer's own timeout is shorter)
 
 
 class HandlerError(ConsortiaError):
     """The protocol went wrong (the peer sent something unexpected)."""
 
 
-class _Answer:
-    """The peer's answer to one request, waited for by a worker thread.
-
-    A bare lock is the cheapest thing one thread can block on and another release.
-    """
-
-    __slots__ = ("lock", "message", "error")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.lock.acquire()
-        self.message: Message | None = None
-        self.error: ChaincodeStubError | None = None
-
-    def give(self, message: Message | None, error: ChaincodeStubError | None = None) -> None:
-        self.message, self.error = message, error
-        self.lock.release()
-
-
 class Handler:
-    def __init__(self, chaincode_id: str, chaincode: Chaincode, send: Callable[[Message], Awaitable[None]],
-                 workers: int = DEFAULT_WORKERS) -> None:
+    def __init__(self, chaincode_id: str, chaincode: Chaincode, send: Callable[[Message], Awaitable[None]]) -> None:
         self.chaincode_id = chaincode_id
         self.chaincode = chaincode
         self._send = send  # the stream's own write: only the writer task calls it, one message at a time
-        self._executor = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="chaincode")
-        self._pending: dict[tuple[str, str], _Answer] = {}
-        # Messages to the peer, from any thread, written in order by one writer task.
+        # The transactions waiting for the peer's answer, by (channel, transaction id).
+        self._waiting: dict[tuple[str, str], greenlet.greenlet] = {}
+        # Messages to the peer, written in order by one writer task.
         self._outbox: collections.deque[Message] = collections.deque()
-        self._wakeup_scheduled = False  # a thread asked the loop to look at the outbox
         self._writer_idle: asyncio.Future[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_greenlet: greenlet.greenlet | None = None  # where a waiting transaction hands control back
         self._closed = False
 
     async def chat(self, incoming: AsyncIterator[Message]) -> None:
         """Register, then serve the peer's messages until the stream ends."""
-        self._loop = asyncio.get_running_loop()
+        self._loop_greenlet = greenlet.getcurrent()
         writer = asyncio.create_task(self._write_outbox())
         self._post(Message(type=Message.REGISTER,
                            payload=chaincode_pb2.ChaincodeID(name=self.chaincode_id).SerializeToString()))
@@ -93,17 +75,17 @@ class Handler:
                 if kind == Message.RESPONSE or kind == Message.ERROR:
                     if state != "ready":
                         self._unexpected(state, message)
-                    answer = self._pending.pop((message.channel_id, message.txid), None)
-                    if answer is None:
+                    waiting = self._waiting.pop((message.channel_id, message.txid), None)
+                    if waiting is None:
                         log.warning("[%s] %s for a request nobody waits for", message.txid[:8],
                                     Message.Type.Name(kind))
                     else:
-                        answer.give(message)
+                        waiting.switch(message)  # runs the transaction to its next request, or its end
                 elif kind == Message.TRANSACTION or kind == Message.INIT:
                     if state != "ready":
                         self._unexpected(state, message)
                     if not self._closed:  # closed: writing to the peer failed, nobody would hear the answer
-                        self._executor.submit(self._execute, message)
+                        greenlet.greenlet(self._execute).switch(message)
                 elif kind == Message.KEEPALIVE:
                     continue
                 elif state == "created":
@@ -129,40 +111,23 @@ class Handler:
             raise HandlerError(f"expected READY from the peer, received {Message.Type.Name(message.type)}")
 
     def _close(self) -> None:
+        """Fail every waiting call, so that each transaction finishes (and frees its greenlet)."""
         self._closed = True
-        pending, self._pending = self._pending, {}
-        for answer in pending.values():
-            answer.give(None, ChaincodeStubError("the connection to the peer was lost"))
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        waiting, self._waiting = self._waiting, {}
+        for transaction in waiting.values():
+            transaction.switch(None)
 
     # ----- writing to the peer --------------------------------------------------------
 
     def _post(self, message: Message) -> None:
-        """Queue a message for the peer (loop thread)."""
+        """Queue a message for the peer."""
         self._outbox.append(message)
-        idle = self._writer_idle
-        if idle is not None and not idle.done():
-            idle.set_result(None)
-
-    def _post_threadsafe(self, message: Message) -> None:
-        """Queue a message for the peer (worker threads): wakes the loop once for many messages."""
-        self._outbox.append(message)
-        if not self._wakeup_scheduled:
-            self._wakeup_scheduled = True
-            assert self._loop is not None
-            try:
-                self._loop.call_soon_threadsafe(self._wake_writer)
-            except RuntimeError:  # the loop is closed: the stream is gone
-                self._wakeup_scheduled = False
-
-    def _wake_writer(self) -> None:
-        self._wakeup_scheduled = False  # before the writer empties the outbox: no message is left behind
         idle = self._writer_idle
         if idle is not None and not idle.done():
             idle.set_result(None)
 
     async def _write_outbox(self) -> None:
-        assert self._loop is not None
+        loop = asyncio.get_running_loop()
         outbox = self._outbox
         while True:
             while outbox:
@@ -172,12 +137,11 @@ class Handler:
                     log.warning("chaincode %s: writing to the peer failed: %s", self.chaincode_id, exc)
                     self._close()
                     return
-            self._writer_idle = self._loop.create_future()
-            if not outbox:  # nothing arrived since the last look
-                await self._writer_idle
+            self._writer_idle = loop.create_future()
+            await self._writer_idle
             self._writer_idle = None
 
-    # ----- transactions (worker threads) ----------------------------------------------
+    # ----- transactions (each in its own greenlet) ------------------------------------
 
     def _execute(self, message: Message) -> None:
         try:
@@ -195,28 +159,22 @@ class Handler:
             reply = Message(type=Message.ERROR, payload=f"chaincode failed: {exc}".encode(),
                             txid=message.txid, channel_id=message.channel_id)
         if not self._closed:
-            self._post_threadsafe(reply)
+            self._post(reply)
 
     def call(self, message: Message) -> Message:
-        """Send a request for a transaction and wait for the peer's answer (worker threads)."""
-        if self._loop is None or self._closed:
+        """Send a request for the running transaction and wait for the peer's answer."""
+        if self._closed:
             raise ChaincodeStubError("the connection to the peer was lost")
+        current = greenlet.getcurrent()
+        if current is self._loop_greenlet or self._loop_greenlet is None:
+            raise ChaincodeStubError("a stub call outside a transaction of this handler")
         key = (message.channel_id, message.txid)
-        answer = _Answer()
-        if self._pending.setdefault(key, answer) is not answer:
+        if self._waiting.setdefault(key, current) is not current:
             raise ChaincodeStubError(f"transaction {message.txid[:8]} already waits for the peer")
-        if self._closed:  # closed meanwhile: nobody will answer
-            self._pending.pop(key, None)
+        self._post(message)
+        answer = self._loop_greenlet.switch()
+        if answer is None:
             raise ChaincodeStubError("the connection to the peer was lost")
-        self._post_threadsafe(message)
-        if not answer.lock.acquire(timeout=CALL_TIMEOUT):
-            if self._pending.get(key) is answer:
-                del self._pending[key]
-            raise ChaincodeStubError(f"the peer did not answer {Message.Type.Name(message.type)} "
-                                     f"within {CALL_TIMEOUT:.0f}s")
-        if answer.error is not None:
-            raise answer.error
-        assert answer.message is not None
-        if answer.message.type == Message.ERROR:
-            raise ChaincodeStubError(answer.message.payload.decode(errors="replace"))
-        return answer.message
+        if answer.type == Message.ERROR:
+            raise ChaincodeStubError(answer.payload.decode(errors="replace"))
+        return answer

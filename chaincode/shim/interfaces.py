@@ -23,7 +23,8 @@ class ChaincodeStubError(ConsortiaError):
 
 
 class Chaincode(Protocol):
-    """A chaincode: `init` and `invoke` run in a worker thread, one call per transaction."""
+    """A chaincode: `init` and `invoke`, one call per transaction, each in a greenlet of
+    its own on the shim's event loop: calls interleave only while they wait for the peer."""
 
     def init(self, stub: ChaincodeStub) -> proposal_response_pb2.Response: ...
 

@@ -3,7 +3,7 @@
 Every call is a request to the peer, which answers from the transaction's simulation:
 reads come from committed state as of the start of the proposal (Fabric does not let a
 transaction read its own writes), writes are recorded in the read-write set the peer
-endorses. Calls block the chaincode's worker thread until the peer answers; a refusal
+endorses. Calls block the transaction (its greenlet) until the peer answers; a refusal
 raises ChaincodeStubError with the peer's reason.
 
 Composite keys follow Fabric: U+0000, object type, U+0000, each attribute and U+0000.
