@@ -45,6 +45,7 @@ from peer.ledger.rwset import CollHashedRWSet, TxRWSet, parse_rwset
 from peer.ledger.statedb import MissingPrivate, StateReader
 from peer.ledger.transient import TransientStore
 from peer.privatedata.network import PrivateDataNetwork
+from peer.txwaiters import TxWaiters
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class PeerChannel:
         self.channel_id = self.bundle.channel_id
         self.validator = TxValidator(self.bundle, ledger.state(), policies)
         self.notifier = HeightNotifier(ledger.height)
+        self.tx_waiters = TxWaiters()
         self.puller = BlockPuller(self.bundle, signer, self._position, tls, max_backoff)
         self._task: asyncio.Task[None] | None = None
         self._reconciler: asyncio.Task[None] | None = None
@@ -245,7 +247,7 @@ class PeerChannel:
         self._task = asyncio.create_task(self._run(), name=f"commit-{self.channel_id}")
         self._reconciler = asyncio.create_task(self._reconcile(), name=f"reconcile-{self.channel_id}")
 
-    async def _commit_pulled(self, block: common_pb2.Block) -> list[int]:
+    async def _commit_pulled(self, block: common_pb2.Block) -> ValidationResult:
         """Validate, gather private data (pulling what is missing), commit."""
         result = await asyncio.to_thread(self.validator.validate, block)
         received, wanted = self._private_at_hand(block, result)  # quick: reads only for collections
@@ -262,14 +264,17 @@ class PeerChannel:
                 log.warning("[%s] block %d commits without %d private write set(s) this peer should keep; "
                             "the reconciler will fetch them", self.channel_id, block.header.number,
                             len(wanted) - len(pulled))
-        return await asyncio.to_thread(self._store, block, result, received)
+        await asyncio.to_thread(self._store, block, result, received)
+        return result
 
     async def _run(self) -> None:
         while True:
             try:
                 async for block in self.puller.blocks():
-                    codes = await self._commit_pulled(block)
+                    result = await self._commit_pulled(block)
                     self.notifier.advance(self.ledger.height)
+                    self.tx_waiters.committed(int(block.header.number), result.tx_ids())
+                    codes = result.codes
                     valid = sum(1 for c in codes if c == 0)
                     log.info("[%s] committed block %d: %d of %d transactions valid",
                              self.channel_id, block.header.number, valid, len(codes))

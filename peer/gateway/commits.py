@@ -1,9 +1,8 @@
 """CommitStatus: a transaction's validation code and block, once this peer has committed it.
 
-The answer comes from the ledger's transaction index. When the transaction is not there yet, the
-request waits for the next block to be committed and looks again; the client's
-deadline bounds the wait. The height is read *before* looking, so a block committed
-in between is never missed.
+The answer comes from the ledger's transaction index. When the transaction is not there
+yet, the request waits until the block holding it is committed (the channel's
+TxWaiters); the client's deadline bounds the wait.
 """
 
 from __future__ import annotations
@@ -29,12 +28,7 @@ class CommitFinder:
         return channel
 
     async def wait(self, channel: PeerChannel, tx_id: str) -> tuple[int, int, int]:
-        while True:
-            height = channel.notifier.height
-            found = channel.committed(tx_id)
-            if found is not None:
-                return found
-            await channel.notifier.wait_for(height + 1)
+        return await channel.tx_waiters.wait(tx_id, lambda: channel.committed(tx_id))
 
     async def commit_status(self, signed: gateway_pb2.SignedCommitStatusRequest) -> gateway_pb2.CommitStatusResponse:
         if not signed.request:

@@ -2,7 +2,7 @@
 this peer has committed it, waiting for it when needed, for a channel reader only.
 
 The channel is a fake exposing what CommitFinder uses: a real ChannelBundle (for the
-access check), a real HeightNotifier, and a transaction index the test controls.
+access check), real TxWaiters, and a transaction index the test controls.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import transaction_pb2
 
 from consortia.channelconfig.bundle import ChannelBundle
-from consortia.delivery import HeightNotifier
 from consortia.msp.signing import SigningIdentity
 from peer.gateway.commits import CommitFinder
 from peer.gateway.errors import Code, GatewayError
+from peer.txwaiters import TxWaiters
 from tests.support.bundles import readers_bundle
 from tests.support.identities import SampleOrg, make_org
 
@@ -45,7 +45,8 @@ def bundle(org1: SampleOrg, org2: SampleOrg, orderer_org: SampleOrg) -> ChannelB
 @dataclass
 class FakeChannel:
     bundle: ChannelBundle
-    notifier: HeightNotifier = field(default_factory=lambda: HeightNotifier(5))
+    height: int = 5
+    tx_waiters: TxWaiters = field(default_factory=TxWaiters)
     index: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     lookups: list[str] = field(default_factory=list)
     after_lookup: Callable[[], None] | None = None
@@ -59,10 +60,11 @@ class FakeChannel:
         return found
 
     def commit(self, tx_id: str, position: int = 0, code: int = VALID) -> None:
-        """A block holding `tx_id` lands: indexed first, then the height moves (as on a peer)."""
-        block = self.notifier.height
+        """A block holding `tx_id` lands: indexed first, then announced (as on a peer)."""
+        block = self.height
         self.index[tx_id] = (block, position, code)
-        self.notifier.advance(block + 1)
+        self.height += 1
+        self.tx_waiters.committed(block, [(tx_id, position, code)])
 
 
 @pytest.fixture
@@ -102,7 +104,13 @@ def test_a_commit_between_the_lookup_and_the_wait_is_not_missed(finder: CommitFi
     # it would never return.
     channel.after_lookup = lambda: channel.commit("tx1", position=2)
     assert bounded(finder.wait(channel, "tx1"), 1.0) == (5, 2, VALID)
-    assert channel.lookups == ["tx1", "tx1"]
+    assert channel.lookups == ["tx1"]
+
+
+def test_a_commit_announced_while_looking_up_is_not_missed(finder: CommitFinder, channel: FakeChannel) -> None:
+    # The block is announced while the lookup (which found nothing) is still running.
+    channel.after_lookup = lambda: channel.tx_waiters.committed(5, [("tx1", 3, VALID)])
+    assert bounded(finder.wait(channel, "tx1"), 1.0) == (5, 3, VALID)
 
 
 def test_waits_block_after_block_until_the_transaction_is_committed(finder: CommitFinder,
@@ -118,7 +126,7 @@ def test_waits_block_after_block_until_the_transaction_is_committed(finder: Comm
         return await asyncio.wait_for(waiting, 1.0)
 
     assert asyncio.run(main()) == (6, 4, VALID)
-    assert channel.lookups == ["tx1", "tx1", "tx1"]
+    assert channel.lookups == ["tx1"]  # woken by its own block only, not looked up again at each block
 
 
 # --- commit_status ---------------------------------------------------------------------
