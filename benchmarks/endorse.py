@@ -6,7 +6,8 @@ One orderer and one peer on loopback; the peer runs the `counter` contract (a Py
 chaincode process it launched) whose `increment(key)` reads a key and writes it back
 (read-modify-write) on 1,000 keys. Client processes send signed proposals, each with
 `--concurrency` in flight, and the clock runs from the first send to the last response.
-Prints proposals/s per run and the median.
+Prints proposals/s per run and the median, and the CPU each node process and its
+chaincode process spent per proposal (the clients' own CPU is not counted).
 """
 
 from __future__ import annotations
@@ -83,16 +84,21 @@ def main() -> None:
                 break
             time.sleep(0.3)
         rates = []
+        cpu_ms: dict[str, list[float]] = {}
         per_client = args.proposals // args.clients
         for run in range(args.runs):
             barrier = mp.Barrier(args.clients)
             workers = [mp.Process(target=client, args=(address, msp, per_client, args.concurrency, barrier, mp_queue))
                        for _ in range(args.clients)]
+            cpu_before = net.cpu_seconds()
             for w in workers:
                 w.start()
             results = [mp_queue.get() for _ in workers]
+            cpu_after = net.cpu_seconds()
             for w in workers:
                 w.join()
+            for name, seconds in cpu_after.items():
+                cpu_ms.setdefault(name, []).append((seconds - cpu_before.get(name, 0.0)) * 1000 / (per_client * args.clients))
             elapsed = max(r[0] for r in results)
             endorsed = sum(r[1] for r in results)
             rate = per_client * args.clients / elapsed
@@ -101,6 +107,8 @@ def main() -> None:
                   f"= {rate:,.0f} proposals/s")
         print(f"median: {statistics.median(rates):,.0f} proposals/s over {args.runs} runs "
               f"({args.clients} client processes x {args.concurrency} in flight, read-modify-write, one peer)")
+        for name, values in cpu_ms.items():
+            print(f"  CPU per proposal {name:<40} {statistics.median(values):.3f} ms")
 
 
 if __name__ == "__main__":

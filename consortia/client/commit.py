@@ -9,7 +9,9 @@ whether a transaction exists is itself channel data only members may read.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from fabric_protos.gateway import gateway_pb2
@@ -71,24 +73,45 @@ class Commit:
         the gateway's commit status timeout). A transaction that committed as invalid is
         a Status with `successful` False, not an error.
         """
+        return self.status_future(timeout).result()
+
+    def status_future(self, timeout: float | None = None) -> Future[Status]:
+        """`get_status()` without waiting: a future of its Status (or CommitStatusError).
+
+        For a client with many transactions in flight: their waits share the gRPC
+        channel's own thread instead of taking a thread each.
+        """
         if not self._signed.signature:
             self._signed.signature = self._connection.identity.sign(
                 self._signed.request, "rebuild the commit with gateway.new_signed_commit(commit.bytes(), signature)"
             )
+        answer: Future[Status] = Future()
+        call = self._connection.gateway.CommitStatus.future(
+            self._signed, timeout=timeout or self._connection.timeouts.commit_status
+        )
+        call.add_done_callback(lambda done: self._settle(done, answer))
+        return answer
+
+    def _settle(self, call: Any, answer: Future[Status]) -> None:
+        """Turn the finished gRPC call into the Status, or the error, of `answer`."""
         try:
-            response = self._connection.gateway.CommitStatus(
-                self._signed, timeout=timeout or self._connection.timeouts.commit_status
-            )
+            response = call.result()
         except grpc.RpcError as exc:
-            raise transaction_error(CommitStatusError, exc, self._connection.address, self._transaction_id) from exc
+            error = transaction_error(CommitStatusError, exc, self._connection.address, self._transaction_id)
+            error.__cause__ = exc
+            answer.set_exception(error)
+            return
+        except Exception as exc:  # noqa: BLE001 - cancelled, or anything else: the caller sees it
+            answer.set_exception(exc)
+            return
         code = int(response.result)
-        return Status(
+        answer.set_result(Status(
             transaction_id=self._transaction_id,
             code=code,
             code_name=validation_code_name(code),
             block_number=int(response.block_number),
             successful=code == transaction_pb2.VALID,
-        )
+        ))
 
     def bytes(self) -> bytes:
         """The serialized `gateway.SignedCommitStatusRequest`, for offline signing."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import Any
+
+import grpc
 
 
 class FakeChannel:
@@ -22,9 +25,35 @@ class FakeChannel:
                 raise AssertionError(f"unexpected call {name}")
             return self.answers[name](request, timeout)
 
+        def future(request: Any, timeout: float | None = None, **_: Any) -> Future[Any]:
+            """As grpc's `.future()`: the call's answer, or its error, as a future."""
+            done: Future[Any] = Future()
+            try:
+                done.set_result(call(request, timeout))
+            except Exception as exc:  # noqa: BLE001 - handed to the caller through the future
+                done.set_exception(exc)
+            return done
+
+        call.future = future  # type: ignore[attr-defined]
         return call
 
     unary_unary = unary_stream = stream_unary = stream_stream = _method
 
     def close(self) -> None:
         pass
+
+
+class FakeRpcError(grpc.RpcError):
+    """What a failed blocking call raises: a code, a message and the trailing metadata."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, trailer: Sequence[tuple[str, bytes]] = ()) -> None:
+        self._code, self._message, self._trailer = code, message, tuple(trailer)
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._message
+
+    def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
+        return self._trailer

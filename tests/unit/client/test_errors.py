@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import grpc
 import pytest
 from fabric_protos.common import common_pb2
@@ -26,24 +24,9 @@ from consortia.client.errors import (
     validation_code_name,
 )
 from consortia.errors import ConsortiaError
+from tests.unit.client.fakes import FakeRpcError
 
 pytestmark = pytest.mark.unit
-
-
-class FakeRpcError(grpc.RpcError):
-    """What a failed blocking call raises: a code, a message and the trailing metadata."""
-
-    def __init__(self, code: grpc.StatusCode, message: str, trailer: Sequence[tuple[str, bytes]] = ()) -> None:
-        self._code, self._message, self._trailer = code, message, tuple(trailer)
-
-    def code(self) -> grpc.StatusCode:
-        return self._code
-
-    def details(self) -> str:
-        return self._message
-
-    def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
-        return self._trailer
 
 
 def details_trailer(*details: gateway_pb2.ErrorDetail, extra: bool = False) -> list[tuple[str, bytes]]:

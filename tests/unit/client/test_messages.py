@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator
 
+import grpc
 import pytest
 from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
@@ -14,6 +15,7 @@ from fabric_protos.orderer import ab_pb2
 from fabric_protos.peer import chaincode_pb2, proposal_pb2, proposal_response_pb2
 
 from consortia.client import (
+    CommitStatusError,
     Gateway,
     InMemoryCheckpointer,
     NoSignerError,
@@ -29,7 +31,7 @@ from consortia.protoutil.response import create_proposal_response
 from consortia.protoutil.transaction import create_transaction_payload
 from consortia.protoutil.txid import compute_tx_id
 from tests.support.identities import SampleOrg
-from tests.unit.client.fakes import FakeChannel
+from tests.unit.client.fakes import FakeChannel, FakeRpcError
 
 pytestmark = pytest.mark.unit
 
@@ -247,3 +249,23 @@ def test_unsigned_block_events_requests_are_signed_offline(offline: Gateway, use
     envelope = common_pb2.Envelope.FromString(signed.bytes())
     verify_signature(user.identity.public_key, envelope.signature, envelope.payload)
     assert channel.calls == []
+
+
+def test_commit_status_as_a_future_and_its_errors(gateway: Gateway, channel: FakeChannel, org1: SampleOrg) -> None:
+    peer = org1.identity("peer")
+    channel.answers["Endorse"] = lambda request, timeout: endorsed(request, peer, b"done")
+    channel.answers["Submit"] = lambda request, timeout: gateway_pb2.SubmitResponse()
+    submitted = gateway.get_network("ch").get_contract("cc").submit_async("Put", ["k"])
+    channel.answers["CommitStatus"] = lambda request, timeout: gateway_pb2.CommitStatusResponse(result=11, block_number=4)
+    status = submitted.status_future().result(timeout=1)
+    assert (status.code_name, status.block_number, status.successful) == ("MVCC_READ_CONFLICT", 4, False)
+
+    def late(request: object, timeout: float | None) -> None:
+        raise FakeRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, "waited too long")
+
+    channel.answers["CommitStatus"] = late
+    for wait in (lambda: submitted.status_future().result(timeout=1), submitted.get_status):
+        with pytest.raises(CommitStatusError) as info:
+            wait()
+        assert info.value.transaction_id == submitted.transaction_id
+        assert info.value.code == grpc.StatusCode.DEADLINE_EXCEEDED and "waited too long" in str(info.value)
