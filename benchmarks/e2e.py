@@ -19,6 +19,9 @@ conflicts, latency p50/p95/p99 (submit to commit status), queries/s, the CPU tim
 node, the chaincode processes and the load generators spent per transaction (what
 bounds throughput when every process shares two cores), the peak memory (VmHWM) of
 each node and of the chaincode processes, and how long `network up` took.
+
+The load generators and query clients run gRPC with the nodes' transport setting
+(consortia.grpcenv); a client of your own gets it by setting GRPC_EXPERIMENTS likewise.
 """
 
 from __future__ import annotations
@@ -35,15 +38,19 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from consortia.client import connect
-from consortia.config.network import load_network
-from consortia.cryptogen import CryptoLayout
-from consortia.msp.layout import load_signing_identity
+from consortia.grpcenv import prefer_direct_io
+
+prefer_direct_io()  # the clients here run gRPC as the nodes do (see consortia.grpcenv): before it loads
+
+from consortia.client import Status, connect  # noqa: E402
+from consortia.config.network import load_network  # noqa: E402
+from consortia.cryptogen import CryptoLayout  # noqa: E402
+from consortia.msp.layout import load_signing_identity  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_NETWORK = REPO / "network-config" / "two-orgs.yaml"
@@ -76,20 +83,18 @@ def load_process(spec: Target, threads: int, window: int, keys: int, start_at: f
     records: list[tuple[float, float, bool]] = []  # started, committed, valid
     lock = threading.Lock()
     cpu_at_start = 0.0
-    with connect(spec.address, signer=signer, tls_root_ca=spec.tls_ca) as gateway, \
-            ThreadPoolExecutor(threads * window) as waiters:
+    with connect(spec.address, signer=signer, tls_root_ca=spec.tls_ca) as gateway:
         contract = gateway.get_network(spec.channel).get_contract(CHAINCODE)
+        pending: list[Future[Status]] = []
 
-        def wait(submitted: Any, started: float, slots: threading.Semaphore) -> None:
+        def committed(status: Future[Status], started: float, slots: threading.Semaphore) -> None:
             try:
-                status = submitted.get_status()
-                with lock:
-                    records.append((started, time.monotonic(), bool(status.successful)))
+                valid = status.result().successful
             except Exception:  # noqa: BLE001 - a failed wait counts as not committed
-                with lock:
-                    records.append((started, time.monotonic(), False))
-            finally:
-                slots.release()
+                valid = False
+            with lock:
+                records.append((started, time.monotonic(), valid))
+            slots.release()
 
         def client(seed: int) -> None:
             rng = random.Random(seed)
@@ -106,7 +111,9 @@ def load_process(spec: Target, threads: int, window: int, keys: int, start_at: f
                         records.append((started, time.monotonic(), False))
                     slots.release()
                     continue
-                waiters.submit(wait, submitted, started, slots)
+                status = submitted.status_future()  # waited for on the gRPC channel's thread, not one of ours
+                pending.append(status)
+                status.add_done_callback(lambda done, started=started, slots=slots: committed(done, started, slots))
 
         workers = [threading.Thread(target=client, args=(os.getpid() * 1000 + n,)) for n in range(threads)]
         for worker in workers:
@@ -115,6 +122,7 @@ def load_process(spec: Target, threads: int, window: int, keys: int, start_at: f
         cpu_at_start = process_cpu()
         for worker in workers:
             worker.join()
+        wait(pending)  # every submitted transaction's outcome, before the channel closes
     cpu = process_cpu() - cpu_at_start
     offset = time.time() - time.monotonic()  # report wall-clock times, comparable across processes
     out.put(([(s + offset, c + offset, v) for s, c, v in records], cpu))

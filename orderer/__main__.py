@@ -2,6 +2,10 @@
 
 import sys
 
-from orderer.node import main
+from consortia.grpcenv import prefer_direct_io
+
+prefer_direct_io()  # before grpc loads
+
+from orderer.node import main  # noqa: E402
 
 sys.exit(main())

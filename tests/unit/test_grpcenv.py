@@ -1,0 +1,44 @@
+"""consortia.grpcenv: the nodes' gRPC transport setting, in place before grpc loads."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from consortia.grpcenv import DIRECT_IO
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.unit
+
+
+def experiments_seen_by_grpc_loader(module: str, environment: dict[str, str]) -> str:
+    """GRPC_EXPERIMENTS as it stands when `grpc` is first imported while `python -m module`
+    starts (a meta path hook stops the process right there)."""
+    probe = (
+        "import os, runpy, sys\n"
+        "class Stop:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'grpc':\n"
+        "            print(os.environ.get('GRPC_EXPERIMENTS', '<unset>'), flush=True)\n"
+        "            os._exit(0)\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        f"sys.argv = [{module!r}, '--help']\n"
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=environment, capture_output=True, text=True,
+                          timeout=60)
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize("module", ["peer", "orderer", "chaincode"])
+def test_each_node_sets_it_before_grpc_loads(module: str) -> None:
+    environment = {k: v for k, v in os.environ.items() if k != "GRPC_EXPERIMENTS"}
+    assert experiments_seen_by_grpc_loader(module, environment) == DIRECT_IO
+
+
+def test_a_setting_of_the_user_is_kept() -> None:
+    environment = {**os.environ, "GRPC_EXPERIMENTS": "event_engine_client"}
+    assert experiments_seen_by_grpc_loader("orderer", environment) == "event_engine_client"
