@@ -53,9 +53,9 @@ class LocalEndorser:
     def __init__(self, endorser: Endorser) -> None:
         self.endorser = endorser
 
-    async def process_proposal(self, proposal: UnpackedProposal,
-                               timeout: float) -> proposal_response_pb2.ProposalResponse:
-        return await asyncio.wait_for(self.endorser.process(proposal), timeout)
+    async def process_proposal(self, proposal: UnpackedProposal, timeout: float, *,
+                               evaluate: bool = False) -> proposal_response_pb2.ProposalResponse:
+        return await asyncio.wait_for(self.endorser.process(proposal, sign=not evaluate), timeout)
 
 
 async def run(config: PeerNodeConfig) -> None:

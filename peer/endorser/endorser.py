@@ -109,13 +109,16 @@ class Endorser:
             return refusal(400, f"malformed proposal: {exc}")
         return await self.process(proposal)
 
-    async def process(self, proposal: UnpackedProposal) -> proposal_response_pb2.ProposalResponse:
-        """Endorse a proposal already decoded (the gateway's, for this very peer)."""
+    async def process(self, proposal: UnpackedProposal, *, sign: bool = True) -> proposal_response_pb2.ProposalResponse:
+        """Endorse a proposal already decoded (the gateway's, for this very peer).
+        `sign=False` leaves a successful response without its endorsement, for a caller
+        that wants only the result (the gateway's Evaluate): signing is a tenth of the CPU
+        of answering a query."""
         try:
             if not proposal.channel_id:
                 return self._local(proposal)
             channel, creator = self._check(proposal)
-            return await self._endorse(proposal, channel, creator)
+            return await self._endorse(proposal, channel, creator, sign)
         except Refused as exc:
             log.info("[%s] proposal %s refused: %s", proposal.channel_id, proposal.tx_id[:8], exc)
             return refusal(exc.status, str(exc))
@@ -223,7 +226,7 @@ class Endorser:
             raise Refused(str(exc)) from exc
 
     async def _endorse(self, proposal: UnpackedProposal, channel: PeerChannel,
-                       creator: Identity) -> proposal_response_pb2.ProposalResponse:
+                       creator: Identity, sign: bool = True) -> proposal_response_pb2.ProposalResponse:
         name = proposal.chaincode
         route = self._route(proposal)
         async with channel.simulation() as simulator:
@@ -247,6 +250,10 @@ class Endorser:
             private = simulator.private_results()
         if private:
             await self._keep_private(proposal, channel, private)
+        if not sign:
+            payload = response_payload(proposal, results=results, response=response, chaincode_id=chaincode_id,
+                                       event=event)
+            return proposal_response_pb2.ProposalResponse(version=1, response=response, payload=payload)
         endorsed = create_proposal_response(
             proposal, results=results, response=response, event=event, chaincode_id=chaincode_id, endorser=self.signer,
         )

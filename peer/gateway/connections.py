@@ -62,8 +62,9 @@ class RemoteEndorser:
         self._open = open_channel
         self._stub: peer_pb2_grpc.EndorserStub | None = None
 
-    async def process_proposal(self, proposal: UnpackedProposal,
-                               timeout: float) -> proposal_response_pb2.ProposalResponse:
+    async def process_proposal(self, proposal: UnpackedProposal, timeout: float, *,
+                               evaluate: bool = False) -> proposal_response_pb2.ProposalResponse:
+        """ProcessProposal on the remote peer, which signs its answer either way."""
         if self._stub is None:
             self._stub = peer_pb2_grpc.EndorserStub(self._open())
         try:

@@ -123,7 +123,8 @@ class Gateway:
         details = []
         code = Code.UNAVAILABLE
         for endorser in candidates:
-            outcome, response = await call_endorser(endorser, proposal, self.options.endorsement_timeout)
+            outcome, response = await call_endorser(endorser, proposal, self.options.endorsement_timeout,
+                                                    evaluate=True)
             if outcome.ok and response is not None:
                 return gateway_pb2.EvaluateResponse(result=result_response(response))
             details.append(detail(endorser.address, endorser.msp_id, outcome.message))
@@ -315,11 +316,11 @@ def _agreed_rwset(payload: bytes | None) -> TxRWSet | None:
         return None
 
 
-async def call_endorser(endorser: Endorser, proposal: UnpackedProposal, timeout: float,
+async def call_endorser(endorser: Endorser, proposal: UnpackedProposal, timeout: float, *, evaluate: bool = False,
                         ) -> tuple[Outcome, proposal_response_pb2.ProposalResponse | None]:
     """One peer's answer to a proposal, and what to make of it."""
     try:
-        response = await endorser.process_proposal(proposal, timeout)
+        response = await endorser.process_proposal(proposal, timeout, evaluate=evaluate)
     except Unreachable as exc:
         log.warning("endorser %s (%s) unreachable: %s", endorser.address, endorser.msp_id, exc)
         return unreachable(str(exc)), None

@@ -30,8 +30,10 @@ class Unreachable(ConsortiaError):
 
 
 class EndorserClient(Protocol):
-    async def process_proposal(self, proposal: UnpackedProposal,
-                               timeout: float) -> proposal_response_pb2.ProposalResponse: ...
+    async def process_proposal(self, proposal: UnpackedProposal, timeout: float, *,
+                               evaluate: bool = False) -> proposal_response_pb2.ProposalResponse:
+        """Endorse `proposal`. `evaluate`: only its result is wanted (Gateway.Evaluate),
+        so an endorser that can may leave the response unsigned."""
 
 
 class OrdererClient(Protocol):
@@ -62,11 +64,11 @@ class Endorser:
         """Sort key: healthy first, then least loaded, then this peer itself."""
         return self.recently_failed(), self.in_flight, not self.local
 
-    async def process_proposal(self, proposal: UnpackedProposal,
-                               timeout: float) -> proposal_response_pb2.ProposalResponse:
+    async def process_proposal(self, proposal: UnpackedProposal, timeout: float, *,
+                               evaluate: bool = False) -> proposal_response_pb2.ProposalResponse:
         self.in_flight += 1
         try:
-            return await self.client.process_proposal(proposal, timeout)
+            return await self.client.process_proposal(proposal, timeout, evaluate=evaluate)
         except Unreachable:
             self.failed_at = time.monotonic()
             raise

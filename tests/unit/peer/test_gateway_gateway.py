@@ -175,15 +175,17 @@ class FakeEndorser:
         self.signer = signer
         self.behaviour = endorse()
         self.calls = 0
+        self.evaluations = 0  # calls that asked for the result only
         self.timeouts: list[float] = []
         self.hook: Callable[[], Awaitable[None]] | None = None  # runs first on each call
         self._log = log
 
-    async def process_proposal(self, proposal: UnpackedProposal,
-                               timeout: float) -> proposal_response_pb2.ProposalResponse:
+    async def process_proposal(self, proposal: UnpackedProposal, timeout: float, *,
+                               evaluate: bool = False) -> proposal_response_pb2.ProposalResponse:
         if self.hook is not None:
             await self.hook()
         self.calls += 1
+        self.evaluations += evaluate
         self.timeouts.append(timeout)
         self._log.append(self.address)
         await asyncio.sleep(0)
@@ -394,6 +396,7 @@ def test_evaluate_runs_on_this_peer_when_idle_and_returns_the_signed_result(net:
     assert response.result.payload == b"asset1: blue"
     assert net.called() == [LOCAL]
     assert net.peers[LOCAL].timeouts == [7.0]
+    assert net.peers[LOCAL].evaluations == 1  # told only the result is wanted
 
 
 def test_evaluate_goes_to_the_least_loaded_peer_of_the_clients_org(net: Net) -> None:
@@ -545,6 +548,7 @@ def test_endorse_with_and_of_two_orgs_collects_one_of_each(net: Net) -> None:
     assert endorsers_of(net, signed, response) == [LOCAL, ORG2_PEER0]
     assert sorted(net.called()) == [LOCAL, ORG2_PEER0]
     assert set(net.policies.asked) == {CC}
+    assert net.peers[LOCAL].evaluations == net.peers[ORG2_PEER0].evaluations == 0  # endorsements are signed
 
 
 def test_a_key_with_its_own_policy_brings_in_the_orgs_it_needs(net: Net) -> None:
