@@ -3,7 +3,7 @@ load-generator processes submitting through consortia.client.
 
     python benchmarks/e2e.py [--network network-config/two-orgs.yaml] [--duration 20]
                              [--clients 64] [--processes 4] [--window 4] [--keys 1000]
-                             [--query-clients 16] [--runs 1]
+                             [--query-clients 16] [--runs 1] [--max-message-count N]
 
 The network (network-config/two-orgs.yaml): Org1 and Org2 with one peer each, one
 orderer, TLS on every node, the `counter` chaincode under AND('Org1MSP.peer',
@@ -42,6 +42,8 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from consortia.grpcenv import prefer_direct_io
 
@@ -126,6 +128,21 @@ def load_process(spec: Target, threads: int, window: int, keys: int, start_at: f
     cpu = process_cpu() - cpu_at_start
     offset = time.time() - time.monotonic()  # report wall-clock times, comparable across processes
     out.put(([(s + offset, c + offset, v) for s, c, v in records], cpu))
+
+
+def with_batch_size(network_file: Path, count: int, directory: Path) -> Path:
+    """A copy of the network file in `directory` whose blocks hold at most `count`
+    transactions (chaincode paths made absolute, as they were relative to the original)."""
+    spec = yaml.safe_load(network_file.read_text())
+    spec.setdefault("consensus", {}).setdefault("batch", {})["max_message_count"] = count
+    for channel in spec.get("channels", []):
+        for chaincode in channel.get("chaincodes", []):
+            if "path" in chaincode:
+                chaincode["path"] = str((network_file.parent / chaincode["path"]).resolve())
+    directory.mkdir(parents=True, exist_ok=True)
+    copy = directory / f"{network_file.stem}-batch{count}.yaml"
+    copy.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return copy
 
 
 def process_cpu() -> float:
@@ -251,17 +268,21 @@ def main() -> int:
     parser.add_argument("--query-clients", type=int, default=16)
     parser.add_argument("--query-duration", type=float, default=10.0)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--max-message-count", type=int, help="cut blocks at this many transactions instead")
     parser.add_argument("--dir", type=Path, help="network directory (default: a temporary one, removed after)")
     args = parser.parse_args()
 
     directory = args.dir or Path(tempfile.mkdtemp(prefix="consortia-e2e-"))
+    network_file = args.network
+    if args.max_message_count:
+        network_file = with_batch_size(args.network, args.max_message_count, directory)
     cli = [sys.executable, "-m", "consortia.cli.main"]
     started = time.monotonic()
-    subprocess.run([*cli, "network", "up", str(args.network), "--dir", str(directory)], check=True,
+    subprocess.run([*cli, "network", "up", str(network_file), "--dir", str(directory)], check=True,
                    stdout=subprocess.DEVNULL)
     up_seconds = time.monotonic() - started
     try:
-        spec = target(args.network, directory)
+        spec = target(network_file, directory)
         results = []
         for run in range(1, args.runs + 1):
             figures = run_once(args, spec, directory)
@@ -273,7 +294,8 @@ def main() -> int:
         subprocess.run([*cli, "network", "down", "--dir", str(directory), "--clean"], check=False,
                        stdout=subprocess.DEVNULL)
     medians = {key: statistics.median(r[key] for r in results) for key in results[0]}
-    print(f"\n{args.network.name}: {args.clients} clients x window {args.window} on {args.keys} keys, "
+    batching = f", blocks of at most {args.max_message_count}" if args.max_message_count else ""
+    print(f"\n{args.network.name}{batching}: {args.clients} clients x window {args.window} on {args.keys} keys, "
           f"{args.duration:g} s measured per run, {args.runs} run(s); medians:")
     print(f"  committed (valid) transactions/s  {medians['committed_tx_per_s']:8.0f}")
     print(f"  invalid (MVCC conflicts)/s        {medians['invalid_per_s']:8.0f}")
