@@ -6,7 +6,7 @@ leaves behind."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2, proposal_response_pb2
@@ -85,10 +85,22 @@ async def started(peer: ScriptedPeer, chaincode: Reader) -> asyncio.Task[None]:
     return chat
 
 
-def test_transactions_interleave_and_each_gets_its_own_answers() -> None:
-    async def main() -> None:
+def registered(scenario: Callable[[ScriptedPeer, Reader], Awaitable[None]]) -> tuple[ScriptedPeer, Reader]:
+    """Play `scenario` against a registered shim, then end the stream and wait for the
+    shim to finish; the peer and the chaincode, for what to check afterwards."""
+    async def main() -> tuple[ScriptedPeer, Reader]:
         peer, chaincode = ScriptedPeer(), Reader()
         chat = await started(peer, chaincode)
+        await scenario(peer, chaincode)
+        peer.incoming.put_nowait(None)
+        await asyncio.wait_for(chat, 1)
+        return peer, chaincode
+
+    return asyncio.run(main())
+
+
+def test_transactions_interleave_and_each_gets_its_own_answers() -> None:
+    async def scenario(peer: ScriptedPeer, chaincode: Reader) -> None:
         peer.invoke("A", "read", "ka")
         peer.invoke("B", "read", "kb")
         await peer.until(lambda sent: len(sent) == 3)  # both wait for their GET_STATE
@@ -99,61 +111,47 @@ def test_transactions_interleave_and_each_gets_its_own_answers() -> None:
         peer.push(Message.RESPONSE, "B")
         peer.push(Message.RESPONSE, "A")
         await peer.until(lambda sent: peer.of("A")[-1:] == ["COMPLETED"] and peer.of("B")[-1:] == ["COMPLETED"])
-        assert chaincode.seen == {"A": b"va", "B": b"vb"}
-        put_a = next(m for m in peer.sent if m.txid == "A" and m.type == Message.PUT_STATE)
-        assert chaincode_shim_pb2.PutState.FromString(put_a.payload).value == b"va!"
-        done_a = next(m for m in peer.sent if m.txid == "A" and m.type == Message.COMPLETED)
-        assert proposal_response_pb2.Response.FromString(done_a.payload).payload == b"va"
-        peer.incoming.put_nowait(None)
-        await asyncio.wait_for(chat, 1)
 
-    asyncio.run(main())
+    peer, chaincode = registered(scenario)
+    assert chaincode.seen == {"A": b"va", "B": b"vb"}
+    put_a = next(m for m in peer.sent if m.txid == "A" and m.type == Message.PUT_STATE)
+    assert chaincode_shim_pb2.PutState.FromString(put_a.payload).value == b"va!"
+    done_a = next(m for m in peer.sent if m.txid == "A" and m.type == Message.COMPLETED)
+    assert proposal_response_pb2.Response.FromString(done_a.payload).payload == b"va"
 
 
 def test_a_refusal_reaches_the_chaincode_as_an_error() -> None:
-    async def main() -> None:
-        peer, chaincode = ScriptedPeer(), Reader()
-        chat = await started(peer, chaincode)
+    async def scenario(peer: ScriptedPeer, chaincode: Reader) -> None:
         peer.invoke("A", "read", "secret")
         await peer.until(lambda sent: peer.of("A") == ["GET_STATE"])
         peer.push(Message.ERROR, "A", b"access denied")
         await peer.until(lambda sent: peer.of("A") == ["GET_STATE", "ERROR"])
-        assert chaincode.seen == {"A": "access denied"}
-        peer.incoming.put_nowait(None)
-        await asyncio.wait_for(chat, 1)
 
-    asyncio.run(main())
+    _, chaincode = registered(scenario)
+    assert chaincode.seen == {"A": "access denied"}
 
 
 def test_a_failing_chaincode_answers_error_and_the_shim_goes_on() -> None:
-    async def main() -> None:
-        peer, chaincode = ScriptedPeer(), Reader()
-        chat = await started(peer, chaincode)
+    async def scenario(peer: ScriptedPeer, chaincode: Reader) -> None:
         peer.invoke("A", "fail")
         await peer.until(lambda sent: peer.of("A") == ["ERROR"])
-        failed = next(m for m in peer.sent if m.txid == "A")
-        assert failed.payload == b"chaincode failed: asked to fail"
         peer.invoke("B", "read", "k")
         await peer.until(lambda sent: peer.of("B") == ["GET_STATE"])
-        peer.incoming.put_nowait(None)
-        await asyncio.wait_for(chat, 1)
 
-    asyncio.run(main())
+    peer, _ = registered(scenario)
+    failed = next(m for m in peer.sent if m.txid == "A")
+    assert failed.payload == b"chaincode failed: asked to fail"
 
 
 def test_a_lost_stream_fails_every_waiting_call() -> None:
-    async def main() -> None:
-        peer, chaincode = ScriptedPeer(), Reader()
-        chat = await started(peer, chaincode)
+    async def scenario(peer: ScriptedPeer, chaincode: Reader) -> None:
         peer.invoke("A", "read", "ka")
         peer.invoke("B", "read", "kb")
-        await peer.until(lambda sent: len(sent) == 3)
-        peer.incoming.put_nowait(None)  # the peer went away
-        await asyncio.wait_for(chat, 1)
-        assert chaincode.seen == {"A": "the connection to the peer was lost", "B": "the connection to the peer was lost"}
-        assert len(peer.sent) == 3  # nothing written after the stream ended
+        await peer.until(lambda sent: len(sent) == 3)  # both wait; then the peer goes away
 
-    asyncio.run(main())
+    peer, chaincode = registered(scenario)
+    assert chaincode.seen == {"A": "the connection to the peer was lost", "B": "the connection to the peer was lost"}
+    assert len(peer.sent) == 3  # nothing written after the stream ended
 
 
 def test_a_transaction_before_registration_is_a_protocol_error() -> None:
