@@ -105,7 +105,7 @@ class Contract:
 
     def new_proposal(self, name: str, args: Sequence[Arg] = (), transient: Mapping[str, Arg] | None = None,
                      endorsing_organizations: Iterable[str] | None = None, *, init: bool = False,
-                     timestamp: dt.datetime | None = None) -> Proposal:
+                     timestamp: dt.datetime | None = None, nonce: bytes | None = None) -> Proposal:
         """A proposal to call function `name`, to evaluate or endorse step by step.
 
         `endorsing_organizations` (MSP ids) makes the gateway ask only peers of those
@@ -115,14 +115,16 @@ class Contract:
         `timestamp` (an aware datetime; default: now) is the transaction time the
         chaincode reads; endorsing peers refuse one too far from their clock unless
         their network switched that check off (`proposal_time_window: 0`), as replays
-        of dated scenarios need.
+        of dated scenarios need. `nonce` (default: 24 random bytes) fixes the
+        transaction id with the signer's identity: a retry with the same nonce is the
+        same transaction, which a channel commits at most once.
         """
         function = f"{self._contract_name}:{name}" if self._contract_name else name
         chaincode_args = [function.encode(), *_encode_args(args)]
         proposal, transaction_id = create_proposal(
             self._channel_id, self._chaincode_name, chaincode_args, self._connection.creator,
             transient=_encode_transient(transient), is_init=init,
-            timestamp=None if timestamp is None else _timestamp(timestamp),
+            timestamp=None if timestamp is None else _timestamp(timestamp), nonce=nonce,
         )
         proposed = gateway_pb2.ProposedTransaction(
             transaction_id=transaction_id,

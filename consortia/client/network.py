@@ -19,6 +19,7 @@ from consortia.client.chaincode_events import (
     ChaincodeEventStream,
 )
 from consortia.client.checkpoint import Checkpoint
+from consortia.client.commit import Commit, commit_status_request
 from consortia.client.connection import Connection
 from consortia.client.contract import Contract
 from consortia.protoutil.envelope import create_signed_envelope
@@ -38,6 +39,12 @@ class Network:
     def get_contract(self, chaincode_name: str, contract_name: str | None = None) -> Contract:
         """The contract `contract_name` of the chaincode (its default contract if None)."""
         return Contract(self._connection, self._name, chaincode_name, contract_name)
+
+    def new_commit(self, transaction_id: str) -> Commit:
+        """The commit status of any transaction of this channel, by its id (for one
+        submitted earlier, by this client or another: any member of the channel may ask)."""
+        return Commit(self._connection, commit_status_request(self._name, transaction_id, self._connection.creator),
+                      transaction_id, self._name)
 
     def get_chaincode_events(self, chaincode_name: str, start_block: int | None = None,
                              checkpoint: Checkpoint | None = None,

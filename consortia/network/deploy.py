@@ -6,16 +6,25 @@ Everything that can happen at once does: installs on all peers, the approvals of
 orgs (so they share a block), the readiness probes. Each step first looks at what is
 already there, so running it again (a second `network up`) does nothing new, and a
 definition whose sequence in the file went up is upgraded.
+
+A chaincode's `init` transaction runs exactly once per definition that needs it, even
+if `up` stops half-way: before the definition is committed, the init is written down as
+owed, with the nonce that fixes its transaction id (`chaincode/init-pending/`); the
+record goes once the init has committed. An `up` that finds a record runs the init with
+that nonce: if an earlier `up` got it committed, the endorsers refuse the known id, and
+its commit status says how it went.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from consortia.client import Gateway, connect
+from consortia.client import CommitStatusError, EndorseError, Gateway, Status, connect
+from consortia.client import Network as ChannelOfGateway
 from consortia.config.network import Chaincode, ChaincodeInit, Channel, Network, Organization
 from consortia.cryptogen import ADMIN, CryptoLayout
 from consortia.endpoint import NodeEndpoint
@@ -24,8 +33,13 @@ from consortia.lifecycle import operations as ops
 from consortia.lifecycle.definition import Definition
 from consortia.lifecycle.package import package_python, read_package
 from consortia.msp.layout import load_signing_identity
+from consortia.network.layout import write_json
+from consortia.protoutil.txid import new_nonce
 
 READY_TIMEOUT = 60.0
+OWED_INITS = "init-pending"
+# How long to ask whether an init the endorsers refused committed in an earlier `up`.
+EARLIER_COMMIT_SECONDS = 3.0
 
 
 class DeployError(ConsortiaError):
@@ -72,14 +86,31 @@ async def deploy_chaincodes(network: Network, crypto: Path, work_dir: Path, repo
         (work_dir / f"{_label(cc)}.tar.gz").write_bytes(raw)
         packages[(channel.name, cc.name)] = raw
     await _install(orgs, wanted, packages, report)
-    defined = []
     for channel in network.channels:
         if channel.chaincodes:
-            defined += [(channel, cc) for cc in await _define(orgs, channel, packages, report)]
+            await _define(orgs, channel, packages, work_dir, report)
     await _wait_ready(orgs, wanted, report)
-    for channel, cc in defined:
-        if cc.init is not None and (cc.sequence == 1 or cc.init_required):
-            await asyncio.to_thread(_initialize, orgs, channel, cc, cc.init, report)
+    for channel, cc in wanted:
+        owed = _owed_init(work_dir, channel, cc)
+        if not owed.exists():
+            continue
+        if cc.init is None:  # the network file no longer asks for one
+            owed.unlink()
+            continue
+        await asyncio.to_thread(_initialize, orgs, channel, cc, cc.init, _owed_nonce(owed), report)
+        owed.unlink()
+
+
+def _owed_init(work_dir: Path, channel: Channel, cc: Chaincode) -> Path:
+    return work_dir / OWED_INITS / f"{channel.name}.{cc.name}.json"
+
+
+def _owed_nonce(owed: Path) -> bytes:
+    try:
+        return bytes.fromhex(json.loads(owed.read_text())["nonce"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DeployError(f"{owed} does not record an owed init transaction ({exc}); remove it, and run the "
+                          "chaincode's init by hand if it has not run") from exc
 
 
 async def _install(orgs: _Orgs, wanted: list[tuple[Channel, Chaincode]], packages: dict[tuple[str, str], bytes],
@@ -102,9 +133,10 @@ async def _install(orgs: _Orgs, wanted: list[tuple[Channel, Chaincode]], package
            + ("" if sum(counts) else " (all were installed already)"))
 
 
-async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str], bytes],
-                  report: Callable[[str], None]) -> list[Chaincode]:
-    """Approve and commit the definitions the network file is ahead of; those chaincodes."""
+async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str], bytes], work_dir: Path,
+                  report: Callable[[str], None]) -> None:
+    """Approve and commit the definitions the network file is ahead of, first writing
+    down the init transactions they will owe."""
     members = orgs.members_with_peers(channel)
 
     def gateway_of(org: Organization) -> Gateway:
@@ -126,7 +158,11 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
                                             cc.init_required, cc.collections()), package_id))
     if not todo:
         report(f"channel {channel.name}: chaincodes already defined")
-        return []
+        return
+    for cc, _, _ in todo:
+        owed = _owed_init(work_dir, channel, cc)
+        if cc.init is not None and (cc.sequence == 1 or cc.init_required) and not owed.exists():
+            write_json(owed, {"nonce": new_nonce().hex(), "sequence": cc.sequence})
 
     def approve_all(org: Organization) -> None:
         with gateway_of(org) as gateway:
@@ -151,29 +187,46 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
 
     await asyncio.to_thread(commit_all)
     report(f"channel {channel.name}: committed " + ", ".join(cc.name for cc, _, _ in todo))
-    return [cc for cc, _, _ in todo]
 
 
-def _initialize(orgs: _Orgs, channel: Channel, cc: Chaincode, init: ChaincodeInit,
+def _initialize(orgs: _Orgs, channel: Channel, cc: Chaincode, init: ChaincodeInit, nonce: bytes,
                 report: Callable[[str], None]) -> None:
-    """Submit the chaincode's `init` transaction as its user, through a peer of the user's
-    organization (or of the first member that has one), and wait for it to commit."""
+    """Submit the chaincode's `init` transaction (its id fixed by `nonce`) as its user,
+    through a peer of the user's organization (or of the first member that has one), and
+    wait for it to commit."""
     org_name, _, user = init.user.partition("/")
     org = next(o for o in orgs.network.organizations if org_name in (o.name, o.msp_id))
     signer = load_signing_identity(orgs.layout.org(org.msp_id).user_dir(user) / "msp", org.msp_id)
     peer = orgs.peers[org.msp_id][0] if org.peers else orgs.peers[orgs.members_with_peers(channel)[0].msp_id][0]
+    earlier = ""
     with connect(peer.address, signer=signer, tls_root_ca=peer.tls_ca) as gateway:
-        contract = gateway.get_network(channel.name).get_contract(cc.name)
+        network = gateway.get_network(channel.name)
+        proposal = network.get_contract(cc.name).new_proposal(init.function, init.args, init=cc.init_required,
+                                                              nonce=nonce)
         try:
-            submitted = contract.submit_async(init.function, init.args, init=cc.init_required)
-            status = submitted.get_status()
+            try:
+                status = proposal.endorse().submit().get_status()
+            except EndorseError as refused:
+                found = _committed_earlier(network, proposal.transaction_id)
+                if found is None:
+                    raise refused
+                status, earlier = found, " by an earlier `up`"
         except ConsortiaError as exc:
             raise DeployError(f"channel {channel.name}: the init transaction {init.function} of {cc.name} "
                               f"failed: {exc}") from exc
     if not status.successful:
         raise DeployError(f"channel {channel.name}: the init transaction {init.function} of {cc.name} committed "
                           f"as invalid ({status.code_name})")
-    report(f"channel {channel.name}: {init.user} ran {cc.name} {init.function} (block {status.block_number})")
+    report(f"channel {channel.name}: {init.user} ran {cc.name} {init.function} (block {status.block_number}{earlier})")
+
+
+def _committed_earlier(network: ChannelOfGateway, transaction_id: str) -> Status | None:
+    """The commit status of a transaction the endorsers refused, if it did commit: they
+    refuse an id the ledger already holds."""
+    try:
+        return network.new_commit(transaction_id).get_status(timeout=EARLIER_COMMIT_SECONDS)
+    except CommitStatusError:
+        return None
 
 
 def _wait_approved(peer: NodeEndpoint, channel_id: str, definitions: list[Definition], approvers: list[str]) -> None:

@@ -9,6 +9,7 @@
                      node.log          its stdout and stderr, appended on every start
                      node.pid          the process while it runs
         chaincode/                     chaincode packages made by the deployment
+                  init-pending/        init transactions a deployment still owes (their nonce)
         connection.json                the connection profile clients use
 
 A node is named as its crypto folder is: its name and its organization's domain,
@@ -224,10 +225,15 @@ def write_state(dirs: NetworkDir, state: State) -> None:
         "ready": state.ready,
         "nodes": [vars(node) for node in state.nodes],
     }
-    dirs.root.mkdir(parents=True, exist_ok=True)
-    tmp = dirs.state_file.with_name(STATE_FILE + ".tmp")
+    write_json(dirs.state_file, doc)
+
+
+def write_json(path: Path, doc: Any) -> None:
+    """Write a JSON file atomically: a crash leaves the old file or the new one, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    tmp.replace(dirs.state_file)
+    tmp.replace(path)
 
 
 def read_state(dirs: NetworkDir) -> State | None:

@@ -162,3 +162,43 @@ def test_down_and_up_keep_definitions_and_state(net: Path) -> None:
     assert "chaincodes already defined" in again
     assert json.loads(ok(net, "query", "ch1", "asset", "read", "a1", "--org", "Org1"))["owner"] == "alice"
     assert ok(net, "query", "ch1", "versioned", "version", "--org", "Org2").strip() == "v2"
+
+
+def test_an_init_owed_by_an_up_that_stopped_runs_once_at_the_next_up(tmp_path: Path) -> None:
+    """`up` writes a chaincode's init down as owed (with the nonce that fixes its
+    transaction id) before it commits the definition, and removes the record once the
+    init committed. The two states a stopped `up` can leave are made here by hand: a
+    record whose init never ran runs at the next `up`; a record whose init had
+    committed finds it committed, and the init does not apply twice (a second `create`
+    of the same asset would fail)."""
+    network = spec(free_port_block(30))
+    (tmp_path / "network.yaml").write_text(yaml.safe_dump(network, sort_keys=False))
+    owed_dir = tmp_path / "consortia-network" / "chaincode" / "init-pending"
+    try:
+        ok(tmp_path, "network", "up", "network.yaml")
+        assert not owed_dir.exists()  # no init in the file: nothing owed
+        ok(tmp_path, "network", "down")
+        network["channels"][0]["chaincodes"][0]["init"] = {"function": "create", "args": ["genesis", "Org1", "7"],
+                                                           "user": "Org1/User1"}
+        (tmp_path / "network.yaml").write_text(yaml.safe_dump(network, sort_keys=False))
+        owed = owed_dir / "ch1.asset.json"
+        record = json.dumps({"nonce": "ab" * 24, "sequence": 1})
+        owed_dir.mkdir(parents=True)
+        owed.write_text(record)  # as left by an `up` stopped between the commit and the init
+
+        first = ok(tmp_path, "network", "up")
+        assert "Org1/User1 ran asset create" in first and "earlier" not in first
+        assert not owed.exists()
+        assert json.loads(ok(tmp_path, "query", "ch1", "asset", "read", "genesis", "--org", "Org2")) == \
+            {"id": "genesis", "owner": "Org1", "value": 7}
+
+        ok(tmp_path, "network", "down")
+        owed.write_text(record)  # as left by an `up` stopped after the init committed
+        again = ok(tmp_path, "network", "up")
+        assert "ran asset create" in again and "by an earlier `up`" in again
+        assert not owed.exists()
+
+        ok(tmp_path, "network", "down")
+        assert "ran asset create" not in ok(tmp_path, "network", "up")  # nothing owed any more
+    finally:
+        kill_all(tmp_path / "consortia-network")

@@ -269,3 +269,23 @@ def test_commit_status_as_a_future_and_its_errors(gateway: Gateway, channel: Fak
             wait()
         assert info.value.transaction_id == submitted.transaction_id
         assert info.value.code == grpc.StatusCode.DEADLINE_EXCEEDED and "waited too long" in str(info.value)
+
+
+def test_a_fixed_nonce_makes_the_same_transaction_again(gateway: Gateway, user: SigningIdentity) -> None:
+    contract = gateway.get_network("ch").get_contract("cc")
+    nonce = bytes(range(24))
+    first = contract.new_proposal("Put", ["k"], nonce=nonce)
+    again = contract.new_proposal("Put", ["k"], nonce=nonce)
+    assert first.transaction_id == again.transaction_id == compute_tx_id(nonce, user.serialize())
+    assert contract.new_proposal("Put", ["k"]).transaction_id != first.transaction_id
+
+
+def test_the_commit_status_of_any_transaction_by_its_id(gateway: Gateway, channel: FakeChannel,
+                                                        user: SigningIdentity) -> None:
+    channel.answers["CommitStatus"] = lambda request, timeout: gateway_pb2.CommitStatusResponse(result=0, block_number=9)
+    status = gateway.get_network("ch").new_commit("feedbeef").get_status(timeout=2)
+    assert (status.transaction_id, status.block_number, status.successful) == ("feedbeef", 9, True)
+    signed = dict(channel.calls)["CommitStatus"]
+    request = gateway_pb2.CommitStatusRequest.FromString(signed.request)
+    assert (request.channel_id, request.transaction_id, request.identity) == ("ch", "feedbeef", user.serialize())
+    verify_signature(user.identity.public_key, signed.signature, signed.request)
