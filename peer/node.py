@@ -55,7 +55,8 @@ class LocalEndorser:
 
     async def process_proposal(self, proposal: UnpackedProposal, timeout: float, *,
                                evaluate: bool = False) -> proposal_response_pb2.ProposalResponse:
-        return await asyncio.wait_for(self.endorser.process(proposal, sign=not evaluate), timeout)
+        async with asyncio.timeout(timeout):  # no task of its own, as wait_for would make on every call
+            return await self.endorser.process(proposal, sign=not evaluate)
 
 
 async def run(config: PeerNodeConfig) -> None:
