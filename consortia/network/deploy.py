@@ -97,7 +97,8 @@ async def deploy_chaincodes(network: Network, crypto: Path, work_dir: Path, repo
         if cc.init is None:  # the network file no longer asks for one
             owed.unlink()
             continue
-        await asyncio.to_thread(_initialize, orgs, channel, cc, cc.init, _owed_nonce(owed), report)
+        nonce, _ = _owed_record(owed)
+        await asyncio.to_thread(_initialize, orgs, channel, cc, cc.init, nonce, report)
         owed.unlink()
 
 
@@ -105,9 +106,11 @@ def _owed_init(work_dir: Path, channel: Channel, cc: Chaincode) -> Path:
     return work_dir / OWED_INITS / f"{channel.name}.{cc.name}.json"
 
 
-def _owed_nonce(owed: Path) -> bytes:
+def _owed_record(owed: Path) -> tuple[bytes, int]:
+    """The nonce and the definition sequence an owed-init record holds."""
     try:
-        return bytes.fromhex(json.loads(owed.read_text())["nonce"])
+        record = json.loads(owed.read_text())
+        return bytes.fromhex(record["nonce"]), int(record["sequence"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DeployError(f"{owed} does not record an owed init transaction ({exc}); remove it, and run the "
                           "chaincode's init by hand if it has not run") from exc
@@ -161,7 +164,9 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
         return
     for cc, _, _ in todo:
         owed = _owed_init(work_dir, channel, cc)
-        if cc.init is not None and (cc.sequence == 1 or cc.init_required) and not owed.exists():
+        if cc.init is None or not (cc.sequence == 1 or cc.init_required):
+            continue
+        if not owed.exists() or _owed_record(owed)[1] != cc.sequence:  # a new definition owes its own init
             write_json(owed, {"nonce": new_nonce().hex(), "sequence": cc.sequence})
 
     def approve_all(org: Organization) -> None:
