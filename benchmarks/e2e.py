@@ -37,7 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,10 +44,14 @@ from typing import Any
 
 import yaml
 
-from consortia.grpcenv import prefer_direct_io
+if __package__ in (None, ""):  # run as `python benchmarks/e2e.py`: the repository must be importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from consortia.grpcenv import prefer_direct_io  # noqa: E402
 
 prefer_direct_io()  # the clients here run gRPC as the nodes do (see consortia.grpcenv): before it loads
 
+from benchmarks import procstats  # noqa: E402
 from consortia.client import Status, connect  # noqa: E402
 from consortia.config.network import load_network  # noqa: E402
 from consortia.cryptogen import CryptoLayout  # noqa: E402
@@ -174,45 +177,24 @@ def query_load(spec: Target, threads: int, keys: int, seconds: float) -> float:
 CHAINCODE_PROCESSES = "chaincode processes"
 
 
-def node_figures(directory: Path, figure: Callable[[str, str], float]) -> dict[str, float]:
-    """`figure(status, stat)` of each node's process, and summed over the chaincode
-    processes the peers launched (children of a node)."""
-    found: dict[str, float] = {}
-    pids = {}
-    for pid_file in sorted((directory / "nodes").glob("*/node.pid")):
-        pids[int(json.loads(pid_file.read_text())["pid"])] = pid_file.parent.name
-    chaincode = 0.0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            status = (proc / "status").read_text()
-            parent = int(status.split("PPid:")[1].split()[0])
-            value = figure(status, (proc / "stat").read_text())
-        except (OSError, IndexError, ValueError):
-            continue
-        if int(proc.name) in pids:
-            found[pids[int(proc.name)]] = value
-        elif parent in pids:
-            chaincode += value
-    found[CHAINCODE_PROCESSES] = chaincode
+def node_figures(directory: Path, figure: procstats.Figure) -> dict[str, float]:
+    """`figure` of each node's process of the network directory, and summed over the
+    chaincode processes the peers launched (children of a node)."""
+    nodes = {int(json.loads(pid_file.read_text())["pid"]): pid_file.parent.name
+             for pid_file in sorted((directory / "nodes").glob("*/node.pid"))}
+    found = procstats.node_figures(nodes, figure, lambda _: CHAINCODE_PROCESSES)
+    found.setdefault(CHAINCODE_PROCESSES, 0.0)
     return found
 
 
 def peak_memory(directory: Path) -> dict[str, float]:
     """VmHWM in MB of each node, and of all chaincode processes together."""
-    return node_figures(directory, lambda status, _: float(status.split("VmHWM:")[1].split()[0]) / 1024)
+    return node_figures(directory, procstats.peak_mb)
 
 
 def cpu_seconds(directory: Path) -> dict[str, float]:
     """User and system CPU seconds each node (and the chaincode processes) used so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-
-    def used(_: str, stat: str) -> float:
-        fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
-        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-
-    return node_figures(directory, used)
+    return node_figures(directory, procstats.cpu_seconds)
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -10,13 +10,13 @@ the figures are not spent on logging.
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import yaml
 
+from benchmarks import procstats
 from consortia import adminclient, cryptogen
 from consortia.channelconfig.build import build_channel_config
 from consortia.channelconfig.genesis import genesis_block
@@ -99,21 +99,5 @@ class BenchNetwork:
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds (user + system) each node used so far, and its chaincode processes
         (the node's children) together under "NAME chaincode"."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        names = {node.proc.pid: node.name for node in self._nodes if node.proc is not None}
-        used: dict[str, float] = {}
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                # after the command name, which may hold spaces: state, ppid, ..., utime (12th), stime
-                fields = (proc / "stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            pid, parent, seconds = int(proc.name), int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
-            if pid in names:
-                used[names[pid]] = used.get(names[pid], 0.0) + seconds
-            elif parent in names:
-                key = f"{names[parent]} chaincode"
-                used[key] = used.get(key, 0.0) + seconds
-        return used
+        nodes = {node.proc.pid: node.name for node in self._nodes if node.proc is not None}
+        return procstats.node_figures(nodes, procstats.cpu_seconds, lambda name: f"{name} chaincode")

@@ -116,8 +116,7 @@ class ChaincodeInit:
     definition (as Fabric's test network's `deployCC -cci`): for a contract whose rules
     hang on records someone must create first, such as the anchors of key-level policies.
     `user` is ORG/USER of this file (an organization's name or MSP id; Admin for its
-    administrator); with
-    `init_required` the call is the chaincode's initialization."""
+    administrator); with `init_required` the call is the chaincode's initialization."""
 
     function: str
     user: str
@@ -206,6 +205,10 @@ class Network:
             if org.msp_id == msp_id:
                 return org
         raise KeyError(msp_id)
+
+    def find_organization(self, name: str) -> Organization | None:
+        """The organization called `name` in this file, or whose MSP id it is."""
+        return next((org for org in self.organizations if name in (org.name, org.msp_id)), None)
 
     def channel(self, name: str) -> Channel:
         for channel in self.channels:
@@ -383,7 +386,7 @@ def _check_channels(net: Network, msp_ids: set[str], problems: Problems) -> None
 
 def _check_init_user(net: Network, channel: Channel, init: ChaincodeInit, path: str, problems: Problems) -> None:
     org_name, slash, user = init.user.partition("/")
-    org = next((o for o in net.organizations if org_name in (o.name, o.msp_id)), None)
+    org = net.find_organization(org_name)
     if not slash or org is None:
         names = ", ".join(o.name for o in net.organizations)
         problems.add(path, f"expected ORG/USER with one of the organizations {names}, found {init.user!r}")

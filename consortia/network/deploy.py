@@ -200,7 +200,8 @@ def _initialize(orgs: _Orgs, channel: Channel, cc: Chaincode, init: ChaincodeIni
     through a peer of the user's organization (or of the first member that has one), and
     wait for it to commit."""
     org_name, _, user = init.user.partition("/")
-    org = next(o for o in orgs.network.organizations if org_name in (o.name, o.msp_id))
+    org = orgs.network.find_organization(org_name)
+    assert org is not None  # the network file's checks name an organization of the file
     signer = load_signing_identity(orgs.layout.org(org.msp_id).user_dir(user) / "msp", org.msp_id)
     peer = orgs.peers[org.msp_id][0] if org.peers else orgs.peers[orgs.members_with_peers(channel)[0].msp_id][0]
     earlier = ""

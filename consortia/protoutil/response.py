@@ -50,17 +50,20 @@ def create_proposal_response(
     results: bytes,
     response: proposal_response_pb2.Response,
     chaincode_id: chaincode_pb2.ChaincodeID,
-    endorser: Signer,
+    endorser: Signer | None,
     event: chaincode_event_pb2.ChaincodeEvent | None = None,
 ) -> proposal_response_pb2.ProposalResponse:
-    """Endorse: wrap the simulation results for `proposal` and sign them."""
+    """Endorse: wrap the simulation results for `proposal` and sign them. With no
+    `endorser`, the response carries no endorsement, for a caller that wants only the
+    result (the gateway's Evaluate on its own peer)."""
     payload = response_payload(proposal, results=results, response=response, chaincode_id=chaincode_id, event=event)
-    endorser_bytes = endorser.serialize()
-    endorsement = proposal_response_pb2.Endorsement(
-        endorser=endorser_bytes, signature=endorser.sign(payload + endorser_bytes)
-    )
     # As Fabric's endorser: the response seen by the client is the chaincode's own.
-    return proposal_response_pb2.ProposalResponse(version=1, response=response, payload=payload, endorsement=endorsement)
+    answer = proposal_response_pb2.ProposalResponse(version=1, response=response, payload=payload)
+    if endorser is not None:
+        endorser_bytes = endorser.serialize()
+        answer.endorsement.endorser = endorser_bytes
+        answer.endorsement.signature = endorser.sign(payload + endorser_bytes)
+    return answer
 
 
 def endorsement_signed_data(payload: bytes, endorsement: proposal_response_pb2.Endorsement) -> SignedData:

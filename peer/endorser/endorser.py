@@ -250,14 +250,11 @@ class Endorser:
             private = simulator.private_results()
         if private:
             await self._keep_private(proposal, channel, private)
-        if not sign:
-            payload = response_payload(proposal, results=results, response=response, chaincode_id=chaincode_id,
-                                       event=event)
-            return proposal_response_pb2.ProposalResponse(version=1, response=response, payload=payload)
         endorsed = create_proposal_response(
-            proposal, results=results, response=response, event=event, chaincode_id=chaincode_id, endorser=self.signer,
+            proposal, results=results, response=response, event=event, chaincode_id=chaincode_id,
+            endorser=self.signer if sign else None,
         )
-        if self._key_matches_certificate:
+        if sign and self._key_matches_certificate:
             channel.bundle.msp_manager.record_own_signature(endorsement_signed_data(endorsed.payload, endorsed.endorsement))
         return endorsed
 

@@ -7,11 +7,11 @@ AND Bank (§6.1), so no transaction moves money without the bank's endorsement.
 
 `FUNDTOTAL~all` counts all money paid in and out, so that funds conservation
 (invariant I3: Σ available + frozen = deposited − withdrawn) can be checked against the
-state alone. It is also the bank's anchor (Registry AND Bank, set by the first deposit):
-`settlement.settle_day` touches it, so every settlement needs the bank, as DOMAIN.md
-§6.1 asks, also on a day on which no money moves. Every deposit and withdrawal writes it, so they are serialized (one per
-block succeeds, the others fail MVCC and are resubmitted), an accepted cost at the
-sample's volumes.
+state alone. It is also the bank's anchor (Registry AND Bank, set by the first
+deposit): `settlement.settle_day` touches it, so every settlement needs the bank, as
+DOMAIN.md §6.1 asks, also on a day on which no money moves. Every deposit and
+withdrawal writes it, so they are serialized (one per block succeeds, the others fail
+MVCC and are resubmitted), an accepted cost at the sample's volumes.
 """
 
 from __future__ import annotations
