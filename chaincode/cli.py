@@ -10,7 +10,6 @@ CHAINCODE_SERVER_ADDRESS, as with Fabric's own chaincode libraries.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
@@ -22,6 +21,7 @@ import grpc
 from chaincode.contract import ContractChaincode, load_contracts
 from chaincode.shim import server
 from consortia.errors import ConsortiaError
+from consortia.grpcenv import run as run_event_loop
 
 
 def _read(path: str | None) -> bytes | None:
@@ -57,10 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     chaincode_id = args.id or Path(args.folder).resolve().name
     try:
         if args.peer:
-            asyncio.run(server.connect(args.peer, chaincode_id, chaincode, root_ca=_read(args.tls_ca),
+            run_event_loop(server.connect(args.peer, chaincode_id, chaincode, root_ca=_read(args.tls_ca),
                                        client_cert=_read(args.tls_cert), client_key=_read(args.tls_key)))
             return 2  # the peer went away: the peer that launched us starts us again
-        asyncio.run(server.serve(args.listen, chaincode_id, chaincode, cert=_read(args.tls_cert),
+        run_event_loop(server.serve(args.listen, chaincode_id, chaincode, cert=_read(args.tls_cert),
                                  key=_read(args.tls_key), client_root_ca=_read(args.tls_client_ca)))
     except KeyboardInterrupt:
         return 0

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from consortia import grpcenv
 from consortia.adminrpc import AdminGate
 from consortia.adminservice import AdminService, ChannelRegistry
 from consortia.config.node import NodeConfig
@@ -72,9 +73,10 @@ class NodeServers:
         await self.main.start()
         await self.admin.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
-        log.info("%s serving on %s, admin on %s", describe, self.config.listen, self.config.admin_listen)
-        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        log.info("%s serving on %s, admin on %s (event loop: %s)", describe, self.config.listen,
+                 self.config.admin_listen, grpcenv.loop_name(loop))
+        stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
@@ -106,7 +108,7 @@ def main(
         return 1
     configure_logging(config.log_level)
     try:
-        asyncio.run(run(config))
+        grpcenv.run(run(config))
     except ConsortiaError as exc:
         log.error("%s", exc)
         return 1

@@ -1,14 +1,16 @@
-"""consortia.grpcenv: the nodes' gRPC transport setting, in place before grpc loads."""
+"""consortia.grpcenv: the nodes' gRPC transport setting, in place before grpc loads, and
+their event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 
 import pytest
 
-from consortia.grpcenv import DIRECT_IO
+from consortia.grpcenv import DIRECT_IO, EVENT_LOOP_ENV, loop_name, run
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit
@@ -42,3 +44,25 @@ def test_each_node_sets_it_before_grpc_loads(module: str) -> None:
 def test_a_setting_of_the_user_is_kept() -> None:
     environment = {**os.environ, "GRPC_EXPERIMENTS": "event_engine_client"}
     assert experiments_seen_by_grpc_loader("orderer", environment) == "event_engine_client"
+
+
+def test_run_uses_uvloop_unless_asked_for_asyncio(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def which_loop() -> str:
+        return loop_name(asyncio.get_running_loop())
+
+    monkeypatch.delenv(EVENT_LOOP_ENV, raising=False)
+    assert run(which_loop()) == "uvloop"
+    monkeypatch.setenv(EVENT_LOOP_ENV, "asyncio")
+    assert run(which_loop()) == "asyncio"
+
+
+def test_run_returns_the_result_and_raises_the_error_of_the_coroutine() -> None:
+    async def answer() -> int:
+        return 42
+
+    async def fail() -> None:
+        raise ValueError("boom")
+
+    assert run(answer()) == 42
+    with pytest.raises(ValueError, match="boom"):
+        run(fail())
