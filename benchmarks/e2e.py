@@ -1,18 +1,21 @@
 """The whole system under load: `consortia network up` on the two-org network, then
-load-generator processes submitting through consortia.client.
+load-generator processes submitting through consortia.client (its asyncio API).
 
     python benchmarks/e2e.py [--network network-config/two-orgs.yaml] [--duration 20]
-                             [--clients 64] [--processes 4] [--window 4] [--keys 1000]
+                             [--clients 64] [--processes 2] [--window 4] [--keys 1000]
                              [--query-clients 16] [--runs 1] [--max-message-count N]
 
 The network (network-config/two-orgs.yaml): Org1 and Org2 with one peer each, one
 orderer, TLS on every node, the `counter` chaincode under AND('Org1MSP.peer',
 'Org2MSP.peer'), blocks of 500 transactions or 2 s, as Fabric's defaults. `--clients`
-client threads, spread over `--processes` processes, each keep up to `--window`
-transactions submitted and not yet committed (a fixed load, as Caliper's), each
-transaction `increment` (read, then write) on a key drawn from `--keys` keys, so
-some transactions of a block conflict (MVCC) as they would in Fabric. Then
-`--query-clients` threads evaluate `read` one after another.
+clients, spread over `--processes` processes, each keep up to `--window` transactions
+submitted and not yet committed (a fixed load, as Caliper's), each transaction
+`increment` (read, then write) on a key drawn from `--keys` keys, so some
+transactions of a block conflict (MVCC) as they would in Fabric. Then
+`--query-clients` clients evaluate `read` one after another. A client is a coroutine
+that submits a transaction and waits for its commit status, then the next, as the
+Node SDK's clients of Fabric's own benchmarks do; the clients of a process share one
+connection and event loop.
 
 Prints, per run and as medians over the runs: committed valid transactions/s,
 conflicts, latency p50/p95/p99 (submit to commit status), queries/s, the CPU time each
@@ -20,13 +23,15 @@ node, the chaincode processes and the load generators spent per transaction (wha
 bounds throughput when every process shares two cores), the peak memory (VmHWM) of
 each node and of the chaincode processes, and how long `network up` took.
 
-The load generators and query clients run gRPC with the nodes' transport setting
-(consortia.grpcenv); a client of your own gets it by setting GRPC_EXPERIMENTS likewise.
+The load generators and query clients run gRPC as the nodes do (consortia.grpcenv:
+its transport setting and uvloop); a client of your own gets the same by setting
+GRPC_EXPERIMENTS likewise and running its event loop with consortia.grpcenv.run.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing as mp
 import os
@@ -35,9 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,14 +50,15 @@ import yaml
 if __package__ in (None, ""):  # run as `python benchmarks/e2e.py`: the repository must be importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from consortia.grpcenv import prefer_direct_io  # noqa: E402
+from consortia import grpcenv  # noqa: E402
 
-prefer_direct_io()  # the clients here run gRPC as the nodes do (see consortia.grpcenv): before it loads
+grpcenv.prefer_direct_io()  # the clients here run gRPC as the nodes do (see consortia.grpcenv): before it loads
 
 from benchmarks import procstats  # noqa: E402
-from consortia.client import Status, connect  # noqa: E402
+from consortia.client import aio  # noqa: E402
 from consortia.config.network import load_network  # noqa: E402
 from consortia.cryptogen import CryptoLayout  # noqa: E402
+from consortia.errors import ConsortiaError  # noqa: E402
 from consortia.msp.layout import load_signing_identity  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -81,56 +85,38 @@ def target(network_file: Path, directory: Path) -> Target:
                   network.channels[0].name)
 
 
-def load_process(spec: Target, threads: int, window: int, keys: int, start_at: float, stop_at: float,
+def load_process(spec: Target, clients: int, window: int, keys: int, start_at: float, stop_at: float,
                  out: Any) -> None:
-    """One load generator: `threads` clients, each with up to `window` transactions in flight."""
-    signer = load_signing_identity(spec.msp, spec.msp_id)
-    records: list[tuple[float, float, bool]] = []  # started, committed, valid
-    lock = threading.Lock()
-    cpu_at_start = 0.0
-    with connect(spec.address, signer=signer, tls_root_ca=spec.tls_ca) as gateway:
-        contract = gateway.get_network(spec.channel).get_contract(CHAINCODE)
-        pending: list[Future[Status]] = []
-
-        def committed(status: Future[Status], started: float, slots: threading.Semaphore) -> None:
-            try:
-                valid = status.result().successful
-            except Exception:  # noqa: BLE001 - a failed wait counts as not committed
-                valid = False
-            with lock:
-                records.append((started, time.monotonic(), valid))
-            slots.release()
-
-        def client(seed: int) -> None:
-            rng = random.Random(seed)
-            slots = threading.Semaphore(window)
-            while time.time() < start_at:
-                time.sleep(0.01)
-            while time.time() < stop_at:
-                slots.acquire()
-                started = time.monotonic()
-                try:
-                    submitted = contract.submit_async("increment", [f"key{rng.randrange(keys)}"])
-                except Exception:  # noqa: BLE001 - refused at endorsement or submit
-                    with lock:
-                        records.append((started, time.monotonic(), False))
-                    slots.release()
-                    continue
-                status = submitted.status_future()  # waited for on the gRPC channel's thread, not one of ours
-                pending.append(status)
-                status.add_done_callback(lambda done, started=started, slots=slots: committed(done, started, slots))
-
-        workers = [threading.Thread(target=client, args=(os.getpid() * 1000 + n,)) for n in range(threads)]
-        for worker in workers:
-            worker.start()
-        time.sleep(max(0.0, start_at - time.time()))
-        cpu_at_start = process_cpu()
-        for worker in workers:
-            worker.join()
-        wait(pending)  # every submitted transaction's outcome, before the channel closes
-    cpu = process_cpu() - cpu_at_start
+    """One load generator: `clients` clients on one asyncio gateway connection, each with
+    up to `window` transactions in flight."""
+    records, cpu = grpcenv.run(_load(spec, clients * window, keys, start_at, stop_at))
     offset = time.time() - time.monotonic()  # report wall-clock times, comparable across processes
     out.put(([(s + offset, c + offset, v) for s, c, v in records], cpu))
+
+
+async def _load(spec: Target, loops: int, keys: int, start_at: float,
+                stop_at: float) -> tuple[list[tuple[float, float, bool]], float]:
+    """`loops` submit-and-wait loops; each transaction as (started, committed, valid)."""
+    signer = load_signing_identity(spec.msp, spec.msp_id)
+    records: list[tuple[float, float, bool]] = []
+    async with aio.connect(spec.address, signer=signer, tls_root_ca=spec.tls_ca) as gateway:
+        contract = gateway.get_network(spec.channel).get_contract(CHAINCODE)
+
+        async def client(seed: int) -> None:
+            rng = random.Random(seed)
+            while time.time() < stop_at:
+                started = time.monotonic()
+                try:
+                    submitted = await contract.submit_async("increment", [f"key{rng.randrange(keys)}"])
+                    valid = (await submitted.get_status()).successful
+                except ConsortiaError:  # refused at endorsement or submit, or no status
+                    valid = False
+                records.append((started, time.monotonic(), valid))
+
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        cpu_at_start = process_cpu()
+        await asyncio.gather(*(client(os.getpid() * 1000 + n) for n in range(loops)))
+        return records, process_cpu() - cpu_at_start
 
 
 def with_batch_size(network_file: Path, count: int, directory: Path) -> Path:
@@ -153,24 +139,21 @@ def process_cpu() -> float:
     return times.user + times.system
 
 
-def query_load(spec: Target, threads: int, keys: int, seconds: float) -> float:
+async def query_load(spec: Target, clients: int, keys: int, seconds: float) -> float:
+    """Queries per second of `clients` evaluate loops."""
     signer = load_signing_identity(spec.msp, spec.msp_id)
-    counts = [0] * threads
-    with connect(spec.address, signer=signer, tls_root_ca=spec.tls_ca) as gateway:
+    counts = [0] * clients
+    async with aio.connect(spec.address, signer=signer, tls_root_ca=spec.tls_ca) as gateway:
         contract = gateway.get_network(spec.channel).get_contract(CHAINCODE)
         stop_at = time.monotonic() + seconds
 
-        def client(n: int) -> None:
+        async def client(n: int) -> None:
             rng = random.Random(n)
             while time.monotonic() < stop_at:
-                contract.evaluate_transaction("read", f"key{rng.randrange(keys)}")
+                await contract.evaluate_transaction("read", f"key{rng.randrange(keys)}")
                 counts[n] += 1
 
-        workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
+        await asyncio.gather(*(client(n) for n in range(clients)))
     return sum(counts) / seconds
 
 
@@ -234,7 +217,7 @@ def run_once(args: argparse.Namespace, spec: Target, directory: Path) -> dict[st
         "p95_ms": percentile(latencies, 0.95) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
         **cpu_ms,
-        "queries_per_s": query_load(spec, args.query_clients, args.keys, args.query_duration),
+        "queries_per_s": grpcenv.run(query_load(spec, args.query_clients, args.keys, args.query_duration)),
     }
 
 
@@ -244,7 +227,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds of load per run")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before measuring")
     parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--window", type=int, default=4, help="transactions in flight per client")
     parser.add_argument("--keys", type=int, default=1000)
     parser.add_argument("--query-clients", type=int, default=16)

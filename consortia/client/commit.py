@@ -81,13 +81,9 @@ class Commit:
         For a client with many transactions in flight: their waits share the gRPC
         channel's own thread instead of taking a thread each.
         """
-        if not self._signed.signature:
-            self._signed.signature = self._connection.identity.sign(
-                self._signed.request, "rebuild the commit with gateway.new_signed_commit(commit.bytes(), signature)"
-            )
         answer: Future[Status] = Future()
         call = self._connection.gateway.CommitStatus.future(
-            self._signed, timeout=timeout or self._connection.timeouts.commit_status
+            self.status_request(), timeout=timeout or self._connection.timeouts.commit_status
         )
         call.add_done_callback(lambda done: self._settle(done, answer))
         return answer
@@ -97,21 +93,39 @@ class Commit:
         try:
             response = call.result()
         except grpc.RpcError as exc:
-            error = transaction_error(CommitStatusError, exc, self._connection.address, self._transaction_id)
+            error = self.status_error(exc)
             error.__cause__ = exc
             answer.set_exception(error)
             return
         except Exception as exc:  # noqa: BLE001 - cancelled, or anything else: the caller sees it
             answer.set_exception(exc)
             return
+        answer.set_result(self.status(response))
+
+    # The steps of get_status() around the gRPC call, which consortia.client.aio
+    # makes with asyncio.
+
+    def status_request(self) -> gateway_pb2.SignedCommitStatusRequest:
+        """The signed CommitStatus request (NoSignerError if unsigned and no signer)."""
+        if not self._signed.signature:
+            self._signed.signature = self._connection.identity.sign(
+                self._signed.request, "rebuild the commit with gateway.new_signed_commit(commit.bytes(), signature)"
+            )
+        return self._signed
+
+    def status_error(self, error: grpc.RpcError) -> CommitStatusError:
+        return transaction_error(CommitStatusError, error, self._connection.address, self._transaction_id)
+
+    def status(self, response: gateway_pb2.CommitStatusResponse) -> Status:
+        """The Status the gateway's answer reports."""
         code = int(response.result)
-        answer.set_result(Status(
+        return Status(
             transaction_id=self._transaction_id,
             code=code,
             code_name=validation_code_name(code),
             block_number=int(response.block_number),
             successful=code == transaction_pb2.VALID,
-        ))
+        )
 
     def bytes(self) -> bytes:
         """The serialized `gateway.SignedCommitStatusRequest`, for offline signing."""

@@ -145,6 +145,18 @@ def connect(
     timeouts = Timeouts(evaluate_timeout, endorse_timeout, submit_timeout, commit_status_timeout)
     if not isinstance(address, str):
         return Gateway(Connection(address, "the given channel", gateway_identity, timeouts), address, owns_channel=False)
+    options, credentials = channel_settings(address, tls_root_ca, client_cert, client_key, server_name)
+    if credentials is None:
+        channel = grpc.insecure_channel(address, options=options)
+    else:
+        channel = grpc.secure_channel(address, credentials, options=options)
+    return Gateway(Connection(channel, address, gateway_identity, timeouts), channel, owns_channel=True)
+
+
+def channel_settings(address: str, tls_root_ca: bytes | None, client_cert: bytes | None, client_key: bytes | None,
+                     server_name: str | None) -> tuple[list[tuple[str, int | str]], grpc.ChannelCredentials | None]:
+    """The options and credentials (None: no TLS) of a gRPC channel to the gateway at
+    `address`; ConsortiaError when the TLS settings given do not fit together."""
     if not address:
         raise ConsortiaError("no gateway address given: expected HOST:PORT of a peer")
     if (client_cert is None) != (client_key is None):
@@ -155,8 +167,5 @@ def connect(
     if server_name:
         options.append(("grpc.ssl_target_name_override", server_name))
     if tls_root_ca is None:
-        channel = grpc.insecure_channel(address, options=options)
-    else:
-        credentials = grpc.ssl_channel_credentials(tls_root_ca, client_key, client_cert)
-        channel = grpc.secure_channel(address, credentials, options=options)
-    return Gateway(Connection(channel, address, gateway_identity, timeouts), channel, owns_channel=True)
+        return options, None
+    return options, grpc.ssl_channel_credentials(tls_root_ca, client_key, client_cert)

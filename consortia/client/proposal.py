@@ -11,7 +11,12 @@ import grpc
 from fabric_protos.gateway import gateway_pb2
 
 from consortia.client.connection import Connection
-from consortia.client.errors import EndorseError, gateway_error, transaction_error
+from consortia.client.errors import (
+    EndorseError,
+    GatewayError,
+    gateway_error,
+    transaction_error,
+)
 from consortia.client.signing import digest
 from consortia.client.transaction import Transaction
 
@@ -46,32 +51,53 @@ class Proposal:
         The gateway picks the peer (one of `endorsing_organizations` when given).
         GatewayError with what the peers answered when it fails.
         """
+        request = self.evaluate_request()
+        try:
+            response = self._connection.gateway.Evaluate(request, timeout=timeout or self._connection.timeouts.evaluate)
+        except grpc.RpcError as exc:
+            raise self.evaluate_error(exc) from exc
+        return bytes(response.result.payload)
+
+    def endorse(self, timeout: float | None = None) -> Transaction:
+        """Collect the endorsements the chaincode's policy needs; EndorseError otherwise."""
+        request = self.endorse_request()
+        try:
+            response = self._connection.gateway.Endorse(request, timeout=timeout or self._connection.timeouts.endorse)
+        except grpc.RpcError as exc:
+            raise self.endorse_error(exc) from exc
+        return self.endorsed(response)
+
+    # The steps of evaluate() and endorse() around the gRPC call, which
+    # consortia.client.aio makes with asyncio.
+
+    def evaluate_request(self) -> gateway_pb2.EvaluateRequest:
+        """The signed Evaluate request (NoSignerError if unsigned and no signer)."""
         self._sign()
-        request = gateway_pb2.EvaluateRequest(
+        return gateway_pb2.EvaluateRequest(
             transaction_id=self.transaction_id,
             channel_id=self._channel_id,
             proposed_transaction=self._proposed.proposal,
             target_organizations=self._proposed.endorsing_organizations,
         )
-        try:
-            response = self._connection.gateway.Evaluate(request, timeout=timeout or self._connection.timeouts.evaluate)
-        except grpc.RpcError as exc:
-            raise gateway_error(exc, f"evaluate of transaction {self.transaction_id}", self._connection.address) from exc
-        return bytes(response.result.payload)
 
-    def endorse(self, timeout: float | None = None) -> Transaction:
-        """Collect the endorsements the chaincode's policy needs; EndorseError otherwise."""
+    def evaluate_error(self, error: grpc.RpcError) -> GatewayError:
+        return gateway_error(error, f"evaluate of transaction {self.transaction_id}", self._connection.address)
+
+    def endorse_request(self) -> gateway_pb2.EndorseRequest:
+        """The signed Endorse request (NoSignerError if unsigned and no signer)."""
         self._sign()
-        request = gateway_pb2.EndorseRequest(
+        return gateway_pb2.EndorseRequest(
             transaction_id=self.transaction_id,
             channel_id=self._channel_id,
             proposed_transaction=self._proposed.proposal,
             endorsing_organizations=self._proposed.endorsing_organizations,
         )
-        try:
-            response = self._connection.gateway.Endorse(request, timeout=timeout or self._connection.timeouts.endorse)
-        except grpc.RpcError as exc:
-            raise transaction_error(EndorseError, exc, self._connection.address, self.transaction_id) from exc
+
+    def endorse_error(self, error: grpc.RpcError) -> EndorseError:
+        return transaction_error(EndorseError, error, self._connection.address, self.transaction_id)
+
+    def endorsed(self, response: gateway_pb2.EndorseResponse) -> Transaction:
+        """The transaction the gateway prepared from the endorsements."""
         prepared = gateway_pb2.PreparedTransaction(
             transaction_id=self.transaction_id, envelope=response.prepared_transaction
         )

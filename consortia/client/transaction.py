@@ -64,22 +64,38 @@ class Transaction:
         Returns once an orderer accepted it; `get_status()` on the result waits for the
         commit. SubmitError with what the orderers answered otherwise.
         """
+        request = self.submit_request()
+        # Built before submitting, so that nothing can fail after the orderer has it.
+        submitted = self.submitted()
+        try:
+            self._connection.gateway.Submit(request, timeout=timeout or self._connection.timeouts.submit)
+        except grpc.RpcError as exc:
+            raise self.submit_error(exc) from exc
+        return submitted
+
+    # The steps of submit() around the gRPC call, which consortia.client.aio makes
+    # with asyncio.
+
+    def submit_request(self) -> gateway_pb2.SubmitRequest:
+        """The Submit request, the envelope signed (NoSignerError if unsigned and no signer)."""
         envelope = self._prepared.envelope
         if not envelope.signature:
             envelope.signature = self._connection.identity.sign(
                 envelope.payload,
                 "rebuild the transaction with gateway.new_signed_transaction(transaction.bytes(), signature)",
             )
-        # Built before submitting, so that nothing can fail after the orderer has it.
-        status_request = commit_status_request(self._channel_id, self._transaction_id, self._connection.creator)
-        request = gateway_pb2.SubmitRequest(
+        return gateway_pb2.SubmitRequest(
             transaction_id=self._transaction_id, channel_id=self._channel_id, prepared_transaction=envelope
         )
-        try:
-            self._connection.gateway.Submit(request, timeout=timeout or self._connection.timeouts.submit)
-        except grpc.RpcError as exc:
-            raise transaction_error(SubmitError, exc, self._connection.address, self._transaction_id) from exc
-        return SubmittedTransaction(self._connection, status_request, self._transaction_id, self._channel_id, self._result)
+
+    def submit_error(self, error: grpc.RpcError) -> SubmitError:
+        return transaction_error(SubmitError, error, self._connection.address, self._transaction_id)
+
+    def submitted(self) -> SubmittedTransaction:
+        """This transaction once an orderer has it: its result, and its commit status to ask for."""
+        status_request = commit_status_request(self._channel_id, self._transaction_id, self._connection.creator)
+        return SubmittedTransaction(self._connection, status_request, self._transaction_id, self._channel_id,
+                                    self._result)
 
     def bytes(self) -> bytes:
         """The serialized `gateway.PreparedTransaction`, for offline signing."""

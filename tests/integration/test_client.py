@@ -3,6 +3,7 @@ two organizations (tests/support/gatewaynet.py), in plaintext and over mutual TL
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +13,12 @@ from fabric_protos.peer import transaction_pb2
 
 from consortia.client import (
     CommitError,
+    CommitStatusError,
     EndorseError,
     FileCheckpointer,
     Gateway,
     GatewayError,
+    aio,
     connect,
     sign_digest,
 )
@@ -87,6 +90,56 @@ def test_mvcc_conflict_is_a_commit_error(gateway: Gateway) -> None:
     second = contract.new_proposal("incr", ["sdk-race"]).endorse()
     statuses = [first.submit().get_status(), second.submit().get_status()]
     assert sorted(s.code_name for s in statuses) == ["MVCC_READ_CONFLICT", "VALID"]
+
+
+def test_asyncio_client_keeps_many_transactions_in_flight_on_one_thread(gw: GatewayNet) -> None:
+    async def scenario() -> None:
+        async with aio.connect(gw.peer1.address, signer=gw.client, **tls_options(gw)) as gateway:
+            network = gateway.get_network("ch1")
+            contract = network.get_contract("probe")
+            results = await asyncio.gather(*(contract.submit_transaction("put", f"aio-{n}", f"v{n}")
+                                             for n in range(12)))
+            assert results == [b""] * 12  # put returns nothing
+            values = await asyncio.gather(*(contract.evaluate_transaction("get", f"aio-{n}") for n in range(12)))
+            assert values == [f"v{n}".encode() for n in range(12)]
+            assert await contract.submit_transaction("incr", "aio-counter") == b"1"
+            submitted = await contract.submit_async("incr", ["aio-counter"])
+            assert submitted.result == b"2"  # known from the endorsement, before the commit
+            status = await submitted.get_status()
+            assert status.successful and status.code == Code.VALID and status.block_number > 0
+            again = await network.new_commit(submitted.transaction_id).get_status()
+            assert again == status
+            assert gw.evaluate("get", "aio-counter", orgs=("Org2MSP",)) == b"2"  # as the sync world sees it
+
+    asyncio.run(scenario())
+
+
+def test_asyncio_client_failures_carry_the_reason(gw: GatewayNet) -> None:
+    async def scenario() -> None:
+        async with aio.connect(gw.peer1.address, signer=gw.client, **tls_options(gw)) as gateway:
+            contract = gateway.get_network("ch1").get_contract("probe")
+            with pytest.raises(GatewayError) as evaluated:
+                await contract.evaluate_transaction("fail", "contract")
+            assert "the probe was asked to fail" in str(evaluated.value) and evaluated.value.details
+            with pytest.raises(EndorseError) as endorsed:
+                await contract.submit_transaction("fail", "contract")
+            assert {d.msp_id for d in endorsed.value.details} == {"Org1MSP", "Org2MSP"}
+            with pytest.raises(CommitError) as committed:
+                await contract.submit("put", ["aio-org1-only", "x"], endorsing_organizations=["Org1MSP"])
+            assert committed.value.code_name == "ENDORSEMENT_POLICY_FAILURE"
+            first = await contract.new_proposal("incr", ["aio-race"]).endorse()
+            second = await contract.new_proposal("incr", ["aio-race"]).endorse()
+            statuses = [await (await first.submit()).get_status(), await (await second.submit()).get_status()]
+            assert sorted(s.code_name for s in statuses) == ["MVCC_READ_CONFLICT", "VALID"]
+            with pytest.raises(CommitStatusError) as unknown:
+                await gateway.get_network("ch1").new_commit("f" * 64).get_status(timeout=0.5)
+            assert unknown.value.transaction_id == "f" * 64
+        async with aio.connect("127.0.0.1:1", signer=gw.client, **tls_options(gw)) as nowhere:
+            with pytest.raises(EndorseError, match="cannot reach the gateway at 127.0.0.1:1"):
+                await nowhere.get_network("ch1").get_contract("probe").submit_async("incr", ["x"])
+        assert gw.evaluate("get", "aio-org1-only") == b""  # the refused write left nothing behind
+
+    asyncio.run(scenario())
 
 
 def test_offline_signing_round_trip(gw: GatewayNet) -> None:

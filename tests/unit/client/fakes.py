@@ -57,3 +57,20 @@ class FakeRpcError(grpc.RpcError):
 
     def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
         return self._trailer
+
+
+class FakeAioChannel(FakeChannel):
+    """Stands in for `grpc.aio.Channel`: the same answers, given when awaited."""
+
+    def _method(self, path: str, *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        call = super()._method(path)
+
+        async def awaited(request: Any, timeout: float | None = None, **_: Any) -> Any:
+            return call(request, timeout)
+
+        return awaited
+
+    unary_unary = unary_stream = stream_unary = stream_stream = _method
+
+    async def close(self) -> None:  # type: ignore[override]
+        self.closed = True

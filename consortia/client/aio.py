@@ -1,0 +1,314 @@
+"""The client SDK for asyncio applications: `consortia.client`'s objects, whose calls to
+the gateway are coroutines.
+
+    from consortia.client import aio
+
+    async with aio.connect("127.0.0.1:7051", signer=identity, tls_root_ca=ca_pem) as gateway:
+        contract = gateway.get_network("trading").get_contract("trading")
+        await contract.submit_transaction("PlaceOrder", "o1", "100")   # waits for the commit
+        await contract.evaluate_transaction("GetOrder", "o1")          # a query
+
+One event loop thread can keep many transactions in flight: a thread blocked in each
+call of the synchronous API costs more CPU than the call itself, as the official Node
+SDK's clients do not pay. Call `connect` from the event loop that will use the gateway.
+
+The requests, signatures, results and errors are those of `consortia.client`, built by
+the same code (each object here wraps its synchronous twin). Not here yet: event
+streams and the `new_signed_...` rebuilders of offline signing, for which the
+synchronous API serves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from types import TracebackType
+from typing import Self
+
+import grpc
+
+from consortia.client import commit, contract, proposal, transaction
+from consortia.client.commit import Status
+from consortia.client.connection import Connection, Timeouts
+from consortia.client.contract import Arg
+from consortia.client.errors import CommitError
+from consortia.client.gateway import channel_settings
+from consortia.client.signing import GatewayIdentity, MessageSigner
+
+
+class Gateway:
+    """A connection to a Fabric gateway as one identity; close it when done."""
+
+    def __init__(self, connection: Connection, channel: grpc.aio.Channel, owns_channel: bool) -> None:
+        self._connection = connection
+        self._channel = channel
+        self._owns_channel = owns_channel
+
+    @property
+    def identity(self) -> bytes:
+        """The serialized identity (`msp.SerializedIdentity`) this gateway acts as."""
+        return self._connection.creator
+
+    @property
+    def address(self) -> str:
+        return self._connection.address
+
+    def get_network(self, name: str) -> Network:
+        """Channel `name` (no call is made until it is used)."""
+        return Network(self._connection, name)
+
+    async def close(self) -> None:
+        """Close the connection, unless it was handed in."""
+        if self._owns_channel:
+            await self._channel.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+
+class Network:
+    """Channel `name`: its contracts, and the commit status of its transactions."""
+
+    def __init__(self, connection: Connection, name: str) -> None:
+        self._connection = connection
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def get_contract(self, chaincode_name: str, contract_name: str | None = None) -> Contract:
+        """The contract `contract_name` of the chaincode (its default contract if None)."""
+        return Contract(self._connection, contract.Contract(self._connection, self._name, chaincode_name, contract_name))
+
+    def new_commit(self, transaction_id: str) -> Commit:
+        """The commit status of any transaction of this channel, by its id."""
+        request = commit.commit_status_request(self._name, transaction_id, self._connection.creator)
+        return Commit(self._connection, commit.Commit(self._connection, request, transaction_id, self._name))
+
+
+class Contract:
+    """The functions of one chaincode (or one named contract in it) on one channel."""
+
+    def __init__(self, connection: Connection, synchronous: contract.Contract) -> None:
+        self._connection = connection
+        self._contract = synchronous
+
+    @property
+    def chaincode_name(self) -> str:
+        return self._contract.chaincode_name
+
+    @property
+    def contract_name(self) -> str:
+        return self._contract.contract_name
+
+    async def evaluate_transaction(self, name: str, *args: Arg) -> bytes:
+        """Run function `name` on a peer and return its result: a query, nothing is recorded."""
+        return await self.evaluate(name, args)
+
+    async def submit_transaction(self, name: str, *args: Arg) -> bytes:
+        """Run function `name`, have it endorsed, ordered and committed; return its result.
+
+        EndorseError, SubmitError or CommitStatusError when a step fails; CommitError
+        (with the validation code) when the transaction committed as invalid.
+        """
+        return await self.submit(name, args)
+
+    async def evaluate(self, name: str, args: Sequence[Arg] = (), transient: Mapping[str, Arg] | None = None,
+                       target_organizations: Iterable[str] | None = None, *,
+                       timestamp: dt.datetime | None = None) -> bytes:
+        """Evaluate with transient data, or on a peer of one of `target_organizations`."""
+        return await self.new_proposal(name, args, transient, target_organizations, timestamp=timestamp).evaluate()
+
+    async def submit(self, name: str, args: Sequence[Arg] = (), transient: Mapping[str, Arg] | None = None,
+                     endorsing_organizations: Iterable[str] | None = None, *, init: bool = False,
+                     timestamp: dt.datetime | None = None) -> bytes:
+        """Submit and wait for the commit; the result once committed as valid."""
+        submitted = await self.submit_async(name, args, transient, endorsing_organizations, init=init,
+                                            timestamp=timestamp)
+        status = await submitted.get_status()
+        if not status.successful:
+            raise CommitError(status.transaction_id, status.code, status.code_name)
+        return submitted.result
+
+    async def submit_async(self, name: str, args: Sequence[Arg] = (), transient: Mapping[str, Arg] | None = None,
+                           endorsing_organizations: Iterable[str] | None = None, *, init: bool = False,
+                           timestamp: dt.datetime | None = None) -> SubmittedTransaction:
+        """Endorse and submit; return as soon as an orderer has the transaction."""
+        endorsed = await self.new_proposal(name, args, transient, endorsing_organizations, init=init,
+                                           timestamp=timestamp).endorse()
+        return await endorsed.submit()
+
+    def new_proposal(self, name: str, args: Sequence[Arg] = (), transient: Mapping[str, Arg] | None = None,
+                     endorsing_organizations: Iterable[str] | None = None, *, init: bool = False,
+                     timestamp: dt.datetime | None = None, nonce: bytes | None = None) -> Proposal:
+        """A proposal to call function `name` (see `consortia.client.Contract.new_proposal`)."""
+        return Proposal(self._connection, self._contract.new_proposal(name, args, transient, endorsing_organizations, init=init,
+                                                    timestamp=timestamp, nonce=nonce))
+
+
+class Proposal:
+    """A signed call of a chaincode function, to evaluate or endorse."""
+
+    def __init__(self, connection: Connection, synchronous: proposal.Proposal) -> None:
+        self._connection = connection
+        self._proposal = synchronous
+
+    @property
+    def transaction_id(self) -> str:
+        return self._proposal.transaction_id
+
+    @property
+    def channel_id(self) -> str:
+        return self._proposal.channel_id
+
+    @property
+    def endorsing_organizations(self) -> list[str]:
+        return self._proposal.endorsing_organizations
+
+    async def evaluate(self, timeout: float | None = None) -> bytes:
+        """Run the function on a peer and return its result; nothing is recorded."""
+        request = self._proposal.evaluate_request()
+        try:
+            response = await self._connection.gateway.Evaluate(
+                request, timeout=timeout or self._connection.timeouts.evaluate)
+        except grpc.RpcError as exc:
+            raise self._proposal.evaluate_error(exc) from exc
+        return bytes(response.result.payload)
+
+    async def endorse(self, timeout: float | None = None) -> Transaction:
+        """Collect the endorsements the chaincode's policy needs; EndorseError otherwise."""
+        request = self._proposal.endorse_request()
+        try:
+            response = await self._connection.gateway.Endorse(
+                request, timeout=timeout or self._connection.timeouts.endorse)
+        except grpc.RpcError as exc:
+            raise self._proposal.endorse_error(exc) from exc
+        return Transaction(self._connection, self._proposal.endorsed(response))
+
+    def digest(self) -> bytes:
+        return self._proposal.digest()
+
+    def bytes(self) -> bytes:
+        return self._proposal.bytes()
+
+
+class Transaction:
+    """An endorsed transaction, ready to be submitted for ordering."""
+
+    def __init__(self, connection: Connection, synchronous: transaction.Transaction) -> None:
+        self._connection = connection
+        self._transaction = synchronous
+
+    @property
+    def transaction_id(self) -> str:
+        return self._transaction.transaction_id
+
+    @property
+    def channel_id(self) -> str:
+        return self._transaction.channel_id
+
+    @property
+    def result(self) -> bytes:
+        """What the transaction function returned, as the endorsers signed it."""
+        return self._transaction.result
+
+    @property
+    def endorsing_organizations(self) -> list[str]:
+        return self._transaction.endorsing_organizations
+
+    def digest(self) -> bytes:
+        return self._transaction.digest()
+
+    def bytes(self) -> bytes:
+        return self._transaction.bytes()
+
+    async def submit(self, timeout: float | None = None) -> SubmittedTransaction:
+        """Sign (if not signed yet) and send the transaction for ordering; SubmitError
+        with what the orderers answered when none took it."""
+        request = self._transaction.submit_request()
+        submitted = self._transaction.submitted()
+        try:
+            await self._connection.gateway.Submit(request, timeout=timeout or self._connection.timeouts.submit)
+        except grpc.RpcError as exc:
+            raise self._transaction.submit_error(exc) from exc
+        return SubmittedTransaction(self._connection, submitted)
+
+
+class Commit:
+    """Access to the commit status of one transaction."""
+
+    def __init__(self, connection: Connection, synchronous: commit.Commit) -> None:
+        self._connection = connection
+        self._commit = synchronous
+
+    @property
+    def transaction_id(self) -> str:
+        return self._commit.transaction_id
+
+    @property
+    def channel_id(self) -> str:
+        return self._commit.channel_id
+
+    def digest(self) -> bytes:
+        return self._commit.digest()
+
+    def bytes(self) -> bytes:
+        return self._commit.bytes()
+
+    async def get_status(self, timeout: float | None = None) -> Status:
+        """The transaction's validation code, waiting until its block commits on the peer
+        (CommitStatusError if the gateway cannot answer within `timeout` seconds)."""
+        request = self._commit.status_request()
+        try:
+            response = await self._connection.gateway.CommitStatus(
+                request, timeout=timeout or self._connection.timeouts.commit_status)
+        except grpc.RpcError as exc:
+            raise self._commit.status_error(exc) from exc
+        return self._commit.status(response)
+
+
+class SubmittedTransaction(Commit):
+    """A transaction handed to the orderer: its result now, its commit status later."""
+
+    def __init__(self, connection: Connection, synchronous: commit.SubmittedTransaction) -> None:
+        super().__init__(connection, synchronous)
+        self._result = synchronous.result
+
+    @property
+    def result(self) -> bytes:
+        """What the transaction function returned when endorsed."""
+        return self._result
+
+
+def connect(
+    address: str | grpc.aio.Channel,
+    *,
+    signer: MessageSigner | None = None,
+    identity: bytes | None = None,
+    tls_root_ca: bytes | None = None,
+    client_cert: bytes | None = None,
+    client_key: bytes | None = None,
+    server_name: str | None = None,
+    evaluate_timeout: float = Timeouts.evaluate,
+    endorse_timeout: float = Timeouts.endorse,
+    submit_timeout: float = Timeouts.submit,
+    commit_status_timeout: float = Timeouts.commit_status,
+) -> Gateway:
+    """Connect to the gateway of the peer at `address` ("host:port") as `signer`, with
+    the settings of `consortia.client.connect`; `address` may instead be an open
+    `grpc.aio.Channel`, which `close()` then leaves open."""
+    gateway_identity = GatewayIdentity(identity, signer)
+    timeouts = Timeouts(evaluate_timeout, endorse_timeout, submit_timeout, commit_status_timeout)
+    if not isinstance(address, str):
+        return Gateway(Connection(address, "the given channel", gateway_identity, timeouts), address, owns_channel=False)
+    options, credentials = channel_settings(address, tls_root_ca, client_cert, client_key, server_name)
+    if credentials is None:
+        channel = grpc.aio.insecure_channel(address, options=options)
+    else:
+        channel = grpc.aio.secure_channel(address, credentials, options=options)
+    return Gateway(Connection(channel, address, gateway_identity, timeouts), channel, owns_channel=True)
