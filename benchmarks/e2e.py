@@ -19,8 +19,8 @@ connection and event loop.
 
 Prints, per run and as medians over the runs: committed valid transactions/s,
 conflicts, latency p50/p95/p99 (submit to commit status), queries/s, the CPU time each
-node, the chaincode processes and the load generators spent per transaction (what
-bounds throughput when every process shares two cores), the peak memory (VmHWM) of
+node, the chaincode processes and the load generators spent per transaction and per
+query (what bounds throughput when every process shares two cores), the peak memory (VmHWM) of
 each node and of the chaincode processes, and how long `network up` took.
 
 The load generators and query clients run gRPC as the nodes do (consortia.grpcenv:
@@ -210,6 +210,13 @@ def run_once(args: argparse.Namespace, spec: Target, directory: Path) -> dict[st
     inside = [r for r in records if measured_from <= r[1] < stop_at]
     valid = [r for r in inside if r[2]]
     latencies = [c - s for s, c, v in records if v and s >= measured_from]
+    query_cpu_before, client_cpu_before = cpu_seconds(directory), process_cpu()
+    queries_per_s = grpcenv.run(query_load(spec, args.query_clients, args.keys, args.query_duration))
+    query_cpu_after, client_cpu_after = cpu_seconds(directory), process_cpu()
+    queries = max(1.0, queries_per_s * args.query_duration)
+    query_cpu_ms = {f"cpu_ms_per_query {name}": (query_cpu_after[name] - query_cpu_before.get(name, 0.0)) * 1000 / queries
+                    for name in query_cpu_after}
+    query_cpu_ms["cpu_ms_per_query query clients"] = (client_cpu_after - client_cpu_before) * 1000 / queries
     return {
         "committed_tx_per_s": len(valid) / args.duration,
         "invalid_per_s": (len(inside) - len(valid)) / args.duration,
@@ -217,7 +224,8 @@ def run_once(args: argparse.Namespace, spec: Target, directory: Path) -> dict[st
         "p95_ms": percentile(latencies, 0.95) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
         **cpu_ms,
-        "queries_per_s": grpcenv.run(query_load(spec, args.query_clients, args.keys, args.query_duration)),
+        "queries_per_s": queries_per_s,
+        **query_cpu_ms,
     }
 
 
@@ -271,6 +279,9 @@ def main() -> int:
     for key, ms in medians.items():
         if key.startswith("cpu_ms_per_tx "):
             print(f"  CPU per transaction {key.removeprefix('cpu_ms_per_tx '):<26} {ms:6.2f} ms")
+    for key, ms in medians.items():
+        if key.startswith("cpu_ms_per_query "):
+            print(f"  CPU per query {key.removeprefix('cpu_ms_per_query '):<32} {ms:6.2f} ms")
     for name, mb in memory.items():
         print(f"  peak memory {name:<34} {mb:6.0f} MB")
     print(json.dumps({"medians": medians, "network_up_s": up_seconds, "peak_memory_mb": memory}))
