@@ -269,7 +269,7 @@ class Commit:
                 request, timeout=timeout or self._connection.timeouts.commit_status)
         except grpc.RpcError as exc:
             raise self._commit.status_error(exc) from exc
-        return self._commit.status(response)
+        return self._commit.status_from(response)
 
 
 class SubmittedTransaction(Commit):

@@ -100,7 +100,7 @@ class Commit:
         except Exception as exc:  # noqa: BLE001 - cancelled, or anything else: the caller sees it
             answer.set_exception(exc)
             return
-        answer.set_result(self.status(response))
+        answer.set_result(self.status_from(response))
 
     # The steps of get_status() around the gRPC call, which consortia.client.aio
     # makes with asyncio.
@@ -116,7 +116,7 @@ class Commit:
     def status_error(self, error: grpc.RpcError) -> CommitStatusError:
         return transaction_error(CommitStatusError, error, self._connection.address, self._transaction_id)
 
-    def status(self, response: gateway_pb2.CommitStatusResponse) -> Status:
+    def status_from(self, response: gateway_pb2.CommitStatusResponse) -> Status:
         """The Status the gateway's answer reports."""
         code = int(response.result)
         return Status(
