@@ -89,33 +89,49 @@ def load_process(spec: Target, clients: int, window: int, keys: int, start_at: f
                  out: Any) -> None:
     """One load generator: `clients` clients on one asyncio gateway connection, each with
     up to `window` transactions in flight."""
-    records, cpu = grpcenv.run(_load(spec, clients * window, keys, start_at, stop_at))
+    records, cpu = grpcenv.run(_load(spec, clients, window, keys, start_at, stop_at))
     offset = time.time() - time.monotonic()  # report wall-clock times, comparable across processes
     out.put(([(s + offset, c + offset, v) for s, c, v in records], cpu))
 
 
-async def _load(spec: Target, loops: int, keys: int, start_at: float,
+async def _load(spec: Target, clients: int, window: int, keys: int, start_at: float,
                 stop_at: float) -> tuple[list[tuple[float, float, bool]], float]:
-    """`loops` submit-and-wait loops; each transaction as (started, committed, valid)."""
+    """Each transaction as (started, committed, valid), and this process's CPU seconds.
+
+    A client endorses and submits one transaction after another, and waits for the
+    commits of up to `window` of them at once.
+    """
     signer = load_signing_identity(spec.msp, spec.msp_id)
     records: list[tuple[float, float, bool]] = []
     async with aio.connect(spec.address, signer=signer, tls_root_ca=spec.tls_ca) as gateway:
         contract = gateway.get_network(spec.channel).get_contract(CHAINCODE)
 
+        async def committed(submitted: aio.SubmittedTransaction, started: float, slots: asyncio.Semaphore) -> None:
+            try:
+                valid = (await submitted.get_status()).successful
+            except ConsortiaError:  # no status in time
+                valid = False
+            records.append((started, time.monotonic(), valid))
+            slots.release()
+
         async def client(seed: int) -> None:
             rng = random.Random(seed)
-            while time.time() < stop_at:
-                started = time.monotonic()
-                try:
-                    submitted = await contract.submit_async("increment", [f"key{rng.randrange(keys)}"])
-                    valid = (await submitted.get_status()).successful
-                except ConsortiaError:  # refused at endorsement or submit, or no status
-                    valid = False
-                records.append((started, time.monotonic(), valid))
+            slots = asyncio.Semaphore(window)
+            async with asyncio.TaskGroup() as waits:
+                while time.time() < stop_at:
+                    await slots.acquire()
+                    started = time.monotonic()
+                    try:
+                        submitted = await contract.submit_async("increment", [f"key{rng.randrange(keys)}"])
+                    except ConsortiaError:  # refused at endorsement or submit
+                        records.append((started, time.monotonic(), False))
+                        slots.release()
+                        continue
+                    waits.create_task(committed(submitted, started, slots))
 
         await asyncio.sleep(max(0.0, start_at - time.time()))
         cpu_at_start = process_cpu()
-        await asyncio.gather(*(client(os.getpid() * 1000 + n) for n in range(loops)))
+        await asyncio.gather(*(client(os.getpid() * 1000 + n) for n in range(clients)))
         return records, process_cpu() - cpu_at_start
 
 
