@@ -32,8 +32,8 @@ from consortia.client.commit import Status
 from consortia.client.connection import Connection, Timeouts
 from consortia.client.contract import Arg
 from consortia.client.errors import CommitError
-from consortia.client.gateway import channel_settings
-from consortia.client.signing import GatewayIdentity, MessageSigner
+from consortia.client.gateway import open_connection
+from consortia.client.signing import MessageSigner
 
 
 class Gateway:
@@ -302,13 +302,6 @@ def connect(
     """Connect to the gateway of the peer at `address` ("host:port") as `signer`, with
     the settings of `consortia.client.connect`; `address` may instead be an open
     `grpc.aio.Channel`, which `close()` then leaves open."""
-    gateway_identity = GatewayIdentity(identity, signer)
-    timeouts = Timeouts(evaluate_timeout, endorse_timeout, submit_timeout, commit_status_timeout)
-    if not isinstance(address, str):
-        return Gateway(Connection(address, "the given channel", gateway_identity, timeouts), address, owns_channel=False)
-    options, credentials = channel_settings(address, tls_root_ca, client_cert, client_key, server_name)
-    if credentials is None:
-        channel = grpc.aio.insecure_channel(address, options=options)
-    else:
-        channel = grpc.aio.secure_channel(address, credentials, options=options)
-    return Gateway(Connection(channel, address, gateway_identity, timeouts), channel, owns_channel=True)
+    return Gateway(*open_connection(grpc.aio, address, signer, identity, tls_root_ca, client_cert, client_key,
+                                    server_name, Timeouts(evaluate_timeout, endorse_timeout, submit_timeout,
+                                                          commit_status_timeout)))

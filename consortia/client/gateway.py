@@ -141,16 +141,26 @@ def connect(
     `grpc.Channel` to share between gateways, which `close()` then leaves open.
     Without a `signer`, give `identity` (serialized) and sign offline.
     """
+    return Gateway(*open_connection(grpc, address, signer, identity, tls_root_ca, client_cert, client_key,
+                                    server_name, Timeouts(evaluate_timeout, endorse_timeout, submit_timeout,
+                                                          commit_status_timeout)))
+
+
+def open_connection(kind: Any, address: Any, signer: MessageSigner | None, identity: bytes | None,
+                    tls_root_ca: bytes | None, client_cert: bytes | None, client_key: bytes | None,
+                    server_name: str | None, timeouts: Timeouts) -> tuple[Connection, Any, bool]:
+    """The connection of a gateway, its gRPC channel, and whether the gateway owns (and
+    closes) the channel: one opened to `address` with `kind` (the `grpc` module, or
+    `grpc.aio`), or `address` itself when it is a channel already."""
     gateway_identity = GatewayIdentity(identity, signer)
-    timeouts = Timeouts(evaluate_timeout, endorse_timeout, submit_timeout, commit_status_timeout)
     if not isinstance(address, str):
-        return Gateway(Connection(address, "the given channel", gateway_identity, timeouts), address, owns_channel=False)
+        return Connection(address, "the given channel", gateway_identity, timeouts), address, False
     options, credentials = channel_settings(address, tls_root_ca, client_cert, client_key, server_name)
     if credentials is None:
-        channel = grpc.insecure_channel(address, options=options)
+        channel = kind.insecure_channel(address, options=options)
     else:
-        channel = grpc.secure_channel(address, credentials, options=options)
-    return Gateway(Connection(channel, address, gateway_identity, timeouts), channel, owns_channel=True)
+        channel = kind.secure_channel(address, credentials, options=options)
+    return Connection(channel, address, gateway_identity, timeouts), channel, True
 
 
 def channel_settings(address: str, tls_root_ca: bytes | None, client_cert: bytes | None, client_key: bytes | None,

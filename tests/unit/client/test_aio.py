@@ -10,7 +10,13 @@ import pytest
 from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import proposal_response_pb2
 
-from consortia.client import CommitError, CommitStatusError, EndorseError, GatewayError, aio
+from consortia.client import (
+    CommitError,
+    CommitStatusError,
+    EndorseError,
+    GatewayError,
+    aio,
+)
 from consortia.errors import ConsortiaError
 from consortia.msp.signing import SigningIdentity, verify_signature
 from consortia.protoutil.proposal import unpack_proposal
@@ -19,11 +25,6 @@ from tests.unit.client.fakes import FakeAioChannel, FakeRpcError
 from tests.unit.client.test_messages import endorsed
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-def user(org1: SampleOrg) -> SigningIdentity:
-    return org1.identity("client", "User1@org1")
 
 
 @pytest.fixture

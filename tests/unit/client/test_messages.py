@@ -37,11 +37,6 @@ pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
-def user(org1: SampleOrg) -> SigningIdentity:
-    return org1.identity("client", "User1@org1")
-
-
-@pytest.fixture
 def channel() -> FakeChannel:
     return FakeChannel()
 
