@@ -13,15 +13,16 @@ submitted and not yet committed (a fixed load, as Caliper's), each transaction
 `increment` (read, then write) on a key drawn from `--keys` keys, so some
 transactions of a block conflict (MVCC) as they would in Fabric. Then
 `--query-clients` clients evaluate `read` one after another. A client is a coroutine
-that submits a transaction and waits for its commit status, then the next, as the
-Node SDK's clients of Fabric's own benchmarks do; the clients of a process share one
-connection and event loop.
+that endorses and submits one transaction after another and waits for the commit
+status of up to `--window` of them at once (with `--window 1`, one transaction at a
+time, as the Node SDK's clients of Fabric's benchmarks); the clients of a process
+share one connection and event loop.
 
 Prints, per run and as medians over the runs: committed valid transactions/s,
 conflicts, latency p50/p95/p99 (submit to commit status), queries/s, the CPU time each
 node, the chaincode processes and the load generators spent per transaction and per
-query (what bounds throughput when every process shares two cores), the peak memory (VmHWM) of
-each node and of the chaincode processes, and how long `network up` took.
+query (what bounds throughput when every process shares two cores), the peak memory
+(VmHWM) of each node and of the chaincode processes, and how long `network up` took.
 
 The load generators and query clients run gRPC as the nodes do (consortia.grpcenv:
 its transport setting and uvloop); a client of your own gets the same by setting

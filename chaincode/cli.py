@@ -58,10 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.peer:
             run_event_loop(server.connect(args.peer, chaincode_id, chaincode, root_ca=_read(args.tls_ca),
-                                       client_cert=_read(args.tls_cert), client_key=_read(args.tls_key)))
+                                          client_cert=_read(args.tls_cert), client_key=_read(args.tls_key)))
             return 2  # the peer went away: the peer that launched us starts us again
         run_event_loop(server.serve(args.listen, chaincode_id, chaincode, cert=_read(args.tls_cert),
-                                 key=_read(args.tls_key), client_root_ca=_read(args.tls_client_ca)))
+                                    key=_read(args.tls_key), client_root_ca=_read(args.tls_client_ca)))
     except KeyboardInterrupt:
         return 0
     except grpc.aio.AioRpcError as exc:
