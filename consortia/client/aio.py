@@ -8,9 +8,10 @@ the gateway are coroutines.
         await contract.submit_transaction("PlaceOrder", "o1", "100")   # waits for the commit
         await contract.evaluate_transaction("GetOrder", "o1")          # a query
 
-One event loop thread can keep many transactions in flight: a thread blocked in each
-call of the synchronous API costs more CPU than the call itself, as the official Node
-SDK's clients do not pay. Call `connect` from the event loop that will use the gateway.
+One event loop thread keeps many transactions in flight, as the official Node SDK's
+clients do; with the synchronous API every call in flight holds a thread, and the
+threads cost more CPU than the calls. Call `connect` from the event loop that will use
+the gateway.
 
 The requests, signatures, results and errors are those of `consortia.client`, built by
 the same code (each object here wraps its synchronous twin). Not here yet: event
