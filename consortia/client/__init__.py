@@ -18,8 +18,8 @@ Fabric one), with the names of the official Go and Node SDKs in Python's case:
                 checkpointer.checkpoint_chaincode_event(event)
 
 The API is synchronous (blocking gRPC); event streams are iterators closed from any
-thread. `consortia.client.aio` offers evaluate, submit and commit status as asyncio
-coroutines. Errors are `consortia.errors.ConsortiaError`s that print what each endorser or
+thread. `consortia.client.aio` is the same API for asyncio: coroutine calls, and chaincode
+events as `async for` (block events aside). Errors are `consortia.errors.ConsortiaError`s that print what each endorser or
 orderer said.
 """
 

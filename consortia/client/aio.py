@@ -14,9 +14,9 @@ threads cost more CPU than the calls. Call `connect` from the event loop that wi
 the gateway.
 
 The requests, signatures, results and errors are those of `consortia.client`, built by
-the same code (each object here wraps its synchronous twin). Not here yet: event
-streams and the `new_signed_...` rebuilders of offline signing, for which the
-synchronous API serves.
+the same code (each object here wraps its synchronous twin), offline signing included.
+Chaincode events come as an `async for` stream. Not here yet: block events, for which
+the synchronous API serves.
 """
 
 from __future__ import annotations
@@ -28,13 +28,23 @@ from typing import Self
 
 import grpc
 
-from consortia.client import commit, contract, proposal, transaction
+from consortia.client import (
+    chaincode_events,
+    commit,
+    contract,
+    gateway,
+    proposal,
+    transaction,
+)
+from consortia.client.chaincode_events import ChaincodeEvent
+from consortia.client.checkpoint import Checkpoint
 from consortia.client.commit import Status
 from consortia.client.connection import Connection, Timeouts
 from consortia.client.contract import Arg
 from consortia.client.errors import CommitError
 from consortia.client.gateway import open_connection
 from consortia.client.signing import MessageSigner
+from consortia.client.stream import AsyncEventStream
 
 
 class Gateway:
@@ -44,6 +54,8 @@ class Gateway:
         self._connection = connection
         self._channel = channel
         self._owns_channel = owns_channel
+        # Rebuilds signed objects from their bytes; makes no call of its own.
+        self._decoder = gateway.Gateway(connection, channel, owns_channel=False)
 
     @property
     def identity(self) -> bytes:
@@ -57,6 +69,22 @@ class Gateway:
     def get_network(self, name: str) -> Network:
         """Channel `name` (no call is made until it is used)."""
         return Network(self._connection, name)
+
+    # Offline signing, as in consortia.client.Gateway: each object's `bytes()`, signed
+    # elsewhere over its `digest()`, comes back through these.
+
+    def new_signed_proposal(self, proposal_bytes: bytes, signature: bytes) -> Proposal:
+        return Proposal(self._connection, self._decoder.new_signed_proposal(proposal_bytes, signature))
+
+    def new_signed_transaction(self, transaction_bytes: bytes, signature: bytes) -> Transaction:
+        return Transaction(self._connection, self._decoder.new_signed_transaction(transaction_bytes, signature))
+
+    def new_signed_commit(self, commit_bytes: bytes, signature: bytes) -> Commit:
+        return Commit(self._connection, self._decoder.new_signed_commit(commit_bytes, signature))
+
+    def new_signed_chaincode_events_request(self, request_bytes: bytes, signature: bytes) -> ChaincodeEventsRequest:
+        return ChaincodeEventsRequest(
+            self._connection, self._decoder.new_signed_chaincode_events_request(request_bytes, signature))
 
     async def close(self) -> None:
         """Close the connection, unless it was handed in."""
@@ -90,6 +118,19 @@ class Network:
         """The commit status of any transaction of this channel, by its id."""
         request = commit.commit_status_request(self._name, transaction_id, self._connection.creator)
         return Commit(self._connection, commit.Commit(self._connection, request, transaction_id, self._name))
+
+    def get_chaincode_events(self, chaincode_name: str, start_block: int | None = None,
+                             checkpoint: Checkpoint | None = None,
+                             timeout: float | None = None) -> AsyncEventStream[ChaincodeEvent]:
+        """Events of `chaincode_name` from the checkpoint, `start_block`, or the next
+        commit, for `async for`; close the stream (or leave `async with`) to end it."""
+        return self.new_chaincode_events_request(chaincode_name, start_block, checkpoint).get_events(timeout)
+
+    def new_chaincode_events_request(self, chaincode_name: str, start_block: int | None = None,
+                                     checkpoint: Checkpoint | None = None) -> ChaincodeEventsRequest:
+        """The request `get_chaincode_events` sends, for offline signing."""
+        return ChaincodeEventsRequest(self._connection, chaincode_events.ChaincodeEventsRequest.create(
+            self._connection, self._name, chaincode_name, start_block, checkpoint))
 
 
 class Contract:
@@ -284,6 +325,34 @@ class SubmittedTransaction(Commit):
     def result(self) -> bytes:
         """What the transaction function returned when endorsed."""
         return self._result
+
+
+class ChaincodeEventsRequest:
+    """A (signed or still unsigned) request for one chaincode's events."""
+
+    def __init__(self, connection: Connection, synchronous: chaincode_events.ChaincodeEventsRequest) -> None:
+        self._connection = connection
+        self._request = synchronous
+
+    @property
+    def channel_id(self) -> str:
+        return self._request.channel_id
+
+    @property
+    def chaincode_name(self) -> str:
+        return self._request.chaincode_name
+
+    def digest(self) -> bytes:
+        return self._request.digest()
+
+    def bytes(self) -> bytes:
+        return self._request.bytes()
+
+    def get_events(self, timeout: float | None = None) -> AsyncEventStream[ChaincodeEvent]:
+        """Open the stream; events arrive as their blocks commit, until it is closed.
+        `timeout` limits the whole stream (seconds); by default it has no end."""
+        call = self._connection.gateway.ChaincodeEvents(self._request.signed_request(), timeout=timeout)
+        return AsyncEventStream(call, chaincode_events.events_of, self._request.events_error)
 
 
 def connect(

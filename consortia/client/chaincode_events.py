@@ -51,7 +51,8 @@ def _specified(number: int) -> ab_pb2.SeekPosition:
     return ab_pb2.SeekPosition(specified=ab_pb2.SeekSpecified(number=number))
 
 
-def _events_of(response: gateway_pb2.ChaincodeEventsResponse) -> list[ChaincodeEvent]:
+def events_of(response: gateway_pb2.ChaincodeEventsResponse) -> list[ChaincodeEvent]:
+    """The events one response of the gateway carries, in block order."""
     return [
         ChaincodeEvent(
             block_number=int(response.block_number),
@@ -102,19 +103,24 @@ class ChaincodeEventsRequest:
 
         `timeout` limits the whole stream (seconds); by default it has no end.
         """
+        call = self._connection.gateway.ChaincodeEvents(self.signed_request(), timeout=timeout)
+        return EventStream(call, events_of, self.events_error)
+
+    # The steps of get_events() around the gRPC call, which consortia.client.aio makes
+    # with asyncio.
+
+    def signed_request(self) -> gateway_pb2.SignedChaincodeEventsRequest:
+        """The signed request (NoSignerError if unsigned and no signer)."""
         if not self._signed.signature:
             self._signed.signature = self._connection.identity.sign(
                 self._signed.request,
                 "rebuild the request with gateway.new_signed_chaincode_events_request(request.bytes(), signature)",
             )
-        call = self._connection.gateway.ChaincodeEvents(self._signed, timeout=timeout)
+        return self._signed
+
+    def events_error(self, error: grpc.RpcError) -> GatewayError:
         what = f"chaincode events of {self.chaincode_name} on channel {self.channel_id}"
-        address = self._connection.address
-
-        def on_error(error: grpc.RpcError) -> GatewayError:
-            return gateway_error(error, what, address)
-
-        return EventStream(call, _events_of, on_error)
+        return gateway_error(error, what, self._connection.address)
 
     def bytes(self) -> bytes:
         """The serialized `gateway.SignedChaincodeEventsRequest`, for offline signing."""

@@ -18,6 +18,7 @@ from consortia.client import (
     FileCheckpointer,
     Gateway,
     GatewayError,
+    InMemoryCheckpointer,
     aio,
     connect,
     sign_digest,
@@ -181,6 +182,36 @@ def test_chaincode_events_resume_from_a_file_checkpoint(gateway: Gateway, tmp_pa
     with network.get_chaincode_events("probe", checkpoint=resumed) as events:
         event = next(e for e in events if e.event_name == "sdk-event")
     assert event.payload == b"3"
+
+
+def test_asyncio_chaincode_events_resume_from_a_checkpoint_and_end_when_closed(gw: GatewayNet) -> None:
+    async def scenario() -> None:
+        async with aio.connect(gw.peer1.address, signer=gw.client, **tls_options(gw)) as gateway:
+            network = gateway.get_network("ch1")
+            contract = network.get_contract("probe")
+            first = await contract.submit_async("emit", ["aio-event", "1"])
+            start = (await first.get_status()).block_number
+            for payload in ("2", "3"):
+                await contract.submit_transaction("emit", "aio-event", payload)
+            checkpointer = InMemoryCheckpointer()
+            seen = []
+            async with network.get_chaincode_events("probe", start_block=start, checkpoint=checkpointer) as events:
+                async for event in events:
+                    if event.event_name == "aio-event":
+                        seen.append(event.payload)
+                    checkpointer.checkpoint_chaincode_event(event)
+                    if len(seen) == 2:
+                        break
+            assert seen == [b"1", b"2"] and events.closed
+            resumed = network.get_chaincode_events("probe", checkpoint=checkpointer)
+            event = await anext(e async for e in resumed if e.event_name == "aio-event")
+            assert event.payload == b"3" and event.block_number >= (checkpointer.block_number or 0)
+            waiting = asyncio.create_task(anext(resumed, None))  # nothing more: waits for the next commit
+            await asyncio.sleep(0.2)
+            resumed.close()
+            assert await waiting is None  # closed while waiting: the end, not an error
+
+    asyncio.run(scenario())
 
 
 def test_block_events_from_a_block_and_close_from_another_thread(gateway: Gateway) -> None:

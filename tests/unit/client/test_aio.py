@@ -15,8 +15,11 @@ from consortia.client import (
     CommitStatusError,
     EndorseError,
     GatewayError,
+    NoSignerError,
     aio,
+    sign_digest,
 )
+from consortia.client.stream import AsyncEventStream
 from consortia.errors import ConsortiaError
 from consortia.msp.signing import SigningIdentity, verify_signature
 from consortia.protoutil.proposal import unpack_proposal
@@ -117,3 +120,119 @@ def test_connect_refuses_settings_that_do_not_fit(user: SigningIdentity, setting
                                                   message: str) -> None:
     with pytest.raises(ConsortiaError, match=message):
         aio.connect(signer=user, **settings)  # type: ignore[arg-type]
+
+
+def test_offline_signing_round_trip(channel: FakeAioChannel, user: SigningIdentity, org1: SampleOrg) -> None:
+    """A gateway that holds no key: each message is signed elsewhere, over its digest."""
+    channel.answers["Endorse"] = lambda request, timeout: endorsed(request, org1.identity("peer"), b"done")
+    channel.answers["Submit"] = lambda request, timeout: gateway_pb2.SubmitResponse()
+    channel.answers["CommitStatus"] = lambda request, timeout: gateway_pb2.CommitStatusResponse(result=0, block_number=3)
+    key = user.private_key
+
+    async def scenario() -> None:
+        gateway = aio.connect(channel, identity=user.serialize())
+        unsigned = gateway.get_network("ch").get_contract("cc").new_proposal("Put", ["k"])
+        with pytest.raises(NoSignerError, match="new_signed_proposal"):
+            await unsigned.endorse()
+        assert channel.calls == []  # nothing unsigned left the client
+        proposal = gateway.new_signed_proposal(unsigned.bytes(), sign_digest(key, unsigned.digest()))
+        unsigned_tx = await proposal.endorse()
+        with pytest.raises(NoSignerError, match="new_signed_transaction"):
+            await unsigned_tx.submit()
+        transaction = gateway.new_signed_transaction(unsigned_tx.bytes(), sign_digest(key, unsigned_tx.digest()))
+        unsigned_commit = await transaction.submit()
+        with pytest.raises(NoSignerError, match="new_signed_commit"):
+            await unsigned_commit.get_status()
+        commit = gateway.new_signed_commit(unsigned_commit.bytes(), sign_digest(key, unsigned_commit.digest()))
+        status = await commit.get_status()
+        assert (status.transaction_id, status.code_name) == (proposal.transaction_id, "VALID")
+        events = gateway.get_network("ch").new_chaincode_events_request("cc", start_block=2)
+        signed = gateway.new_signed_chaincode_events_request(events.bytes(), sign_digest(key, events.digest()))
+        assert (signed.channel_id, signed.chaincode_name) == ("ch", "cc")
+
+    asyncio.run(scenario())
+    public_key = user.identity.public_key
+    calls = dict(channel.calls)
+    verify_signature(public_key, calls["Endorse"].proposed_transaction.signature,
+                     calls["Endorse"].proposed_transaction.proposal_bytes)
+    verify_signature(public_key, calls["Submit"].prepared_transaction.signature, calls["Submit"].prepared_transaction.payload)
+    verify_signature(public_key, calls["CommitStatus"].signature, calls["CommitStatus"].request)
+
+
+class FakeStreamCall:
+    """A grpc.aio server-streaming call: `read()` gives each item (raising the errors),
+    then EOF, or waits until cancelled when `endless`."""
+
+    def __init__(self, items: list[object], *, endless: bool = False) -> None:
+        self.items = items
+        self.endless = endless
+        self.cancelled = asyncio.Event()
+
+    async def read(self) -> object:
+        if self.items:
+            item = self.items.pop(0)
+            if isinstance(item, Exception):
+                raise item
+            return item
+        if not self.endless:
+            return grpc.aio.EOF
+        await self.cancelled.wait()
+        raise asyncio.CancelledError
+
+    def cancel(self) -> bool:
+        self.cancelled.set()
+        return True
+
+
+def unavailable(error: grpc.RpcError) -> Exception:
+    return GatewayError(f"stream failed: {error.details()}", error.code())
+
+
+def test_an_async_stream_gives_each_event_in_order_and_ends_at_the_end_of_the_call() -> None:
+    async def scenario() -> list[str]:
+        call = FakeStreamCall(["a b", "c"])
+        async with AsyncEventStream(call, str.split, unavailable) as events:
+            return [event async for event in events]
+
+    assert asyncio.run(scenario()) == ["a", "b", "c"]
+
+
+def test_an_async_stream_closed_while_waiting_ends_quietly() -> None:
+    async def scenario() -> tuple[list[str], bool]:
+        call = FakeStreamCall(["a"], endless=True)
+        events = AsyncEventStream(call, str.split, unavailable)
+        seen = [await anext(events)]
+
+        async def close_soon() -> None:
+            await asyncio.sleep(0.01)
+            events.close()
+
+        closer = asyncio.create_task(close_soon())
+        seen += [event async for event in events]  # waits until closed, then ends
+        await closer
+        return seen, events.closed and call.cancelled.is_set()
+
+    assert asyncio.run(scenario()) == (["a"], True)
+
+
+def test_an_async_stream_fails_with_the_gateway_error_and_a_converter_error_closes_it() -> None:
+    async def failing() -> None:
+        events = AsyncEventStream(FakeStreamCall(["a", FakeRpcError(grpc.StatusCode.UNAVAILABLE, "gone")]),
+                                  str.split, unavailable)
+        assert await anext(events) == "a"
+        with pytest.raises(GatewayError, match="stream failed: gone"):
+            await anext(events)
+        with pytest.raises(StopAsyncIteration):  # and it stays ended
+            await anext(events)
+
+    def refuse(response: str) -> list[str]:
+        raise ValueError(f"cannot read {response!r}")
+
+    async def unreadable() -> bool:
+        call = FakeStreamCall(["x"], endless=True)
+        with pytest.raises(ValueError, match="cannot read 'x'"):
+            await anext(AsyncEventStream(call, refuse, unavailable))
+        return call.cancelled.is_set()
+
+    asyncio.run(failing())
+    assert asyncio.run(unreadable())
