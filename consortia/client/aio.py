@@ -100,7 +100,8 @@ class Gateway:
 
 
 class Network:
-    """Channel `name`: its contracts, and the commit status of its transactions."""
+    """Channel `name`: its contracts, the commit status of its transactions, and its
+    chaincode events."""
 
     def __init__(self, connection: Connection, name: str) -> None:
         self._connection = connection
