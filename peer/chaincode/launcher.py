@@ -18,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import grpc
@@ -47,7 +49,7 @@ class ChaincodeLauncher:
         self.log_dir = log_dir
         self.tls = tls
         self._tasks: list[asyncio.Task[None]] = []
-        self._processes: dict[str, asyncio.subprocess.Process] = {}
+        self._processes: dict[str, _Child] = {}
         self._packages: dict[str, asyncio.Task[None]] = {}  # by package id
 
     def start(self, deployments: list[ChaincodeDeployment]) -> None:
@@ -106,15 +108,15 @@ class ChaincodeLauncher:
             cert, key = self.tls.issue_client(self._log_name(name), self.log_dir / "tls")
             command += ["--tls-ca", str(self.tls.peer_root), "--tls-cert", str(cert), "--tls-key", str(key)]
         delay = 1.0
-        process: asyncio.subprocess.Process | None = None
+        child: _Child | None = None
         try:
             while True:
                 with open(log_file, "ab") as output:
-                    process = await asyncio.create_subprocess_exec(*command, stdout=output, stderr=output)
-                self._processes[name] = process
-                log.info("started chaincode %s (pid %d) from %s", name, process.pid, path)
+                    child = _Child(subprocess.Popen(command, stdout=output, stderr=output))
+                self._processes[name] = child
+                log.info("started chaincode %s (pid %d) from %s", name, child.process.pid, path)
                 started = asyncio.get_running_loop().time()
-                code = await process.wait()
+                code = await asyncio.shield(child.exited)  # stays pending for _terminate if we are cancelled
                 self._processes.pop(name, None)
                 if asyncio.get_running_loop().time() - started > 60:
                     delay = 1.0
@@ -123,8 +125,8 @@ class ChaincodeLauncher:
                 await asyncio.sleep(delay)
                 delay = min(MAX_BACKOFF, delay * 2)
         except asyncio.CancelledError:
-            if process is not None and process.returncode is None:
-                await self._terminate(name, process)
+            if child is not None and not child.exited.done():
+                await self._terminate(name, child)
             self._processes.pop(name, None)
             raise
 
@@ -147,14 +149,14 @@ class ChaincodeLauncher:
             delay = min(MAX_BACKOFF, delay * 2)
 
     @staticmethod
-    async def _terminate(name: str, process: asyncio.subprocess.Process) -> None:
-        process.terminate()
+    async def _terminate(name: str, child: _Child) -> None:
+        child.process.terminate()
         try:
-            await asyncio.wait_for(process.wait(), STOP_GRACE)
+            await asyncio.wait_for(asyncio.shield(child.exited), STOP_GRACE)
         except TimeoutError:
             log.warning("chaincode %s did not stop; killing it", name)
-            process.kill()
-            await process.wait()
+            child.process.kill()
+            await child.exited
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *self._packages.values()]
@@ -163,7 +165,36 @@ class ChaincodeLauncher:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for name, process in list(self._processes.items()):
-            if process.returncode is None:
-                await self._terminate(name, process)
+        for name, child in list(self._processes.items()):
+            if not child.exited.done():
+                await self._terminate(name, child)
         self._processes.clear()
+
+
+class _Child:
+    """A chaincode process the peer started, and the future of its exit code.
+
+    Started with subprocess.Popen, not the event loop's subprocess API: uvloop's forks
+    the whole peer, gRPC's threads and all, and runs Python in the child before exec,
+    which can deadlock the child, and the loop with it while it waits for the exec
+    (seen once in CI as a peer frozen for good right after starting a chaincode).
+    Popen's child execs at once. A thread of its own waits for the exit: a waiter that
+    lasts as long as the chaincode must not hold a worker of the executor that
+    validation runs on (asyncio.to_thread).
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        loop = asyncio.get_running_loop()
+        self.exited: asyncio.Future[int] = loop.create_future()
+
+        def settle(code: int) -> None:
+            if not self.exited.done():
+                self.exited.set_result(code)
+
+        def wait() -> None:
+            code = process.wait()
+            with contextlib.suppress(RuntimeError):  # the loop closed first: nobody is waiting
+                loop.call_soon_threadsafe(settle, code)
+
+        threading.Thread(target=wait, name=f"chaincode-{process.pid}", daemon=True).start()

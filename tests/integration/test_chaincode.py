@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -236,3 +239,37 @@ def test_crashed_chaincode_comes_back(cc: ChaincodeNet) -> None:
         cc.start_service("probe", PROBE)  # a service is restarted by whoever runs it; the peer redials
     cc.wait_ready("probe")
     assert ok(cc.evaluate("probe", "whoami"))["msp"] == "Org1MSP"  # type: ignore[index]
+
+
+def launched_pids(cc: ChaincodeNet, name: str) -> list[int]:
+    """The pids the peer's log says it started chaincode `name` with, oldest first."""
+    return [int(pid) for pid in re.findall(rf"started chaincode {name} \(pid (\d+)\)", cc.peer.node.log_path.read_text())]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+
+
+def test_the_peer_restarts_its_dead_chaincode_process_and_stops_it_when_it_stops(cc: ChaincodeNet) -> None:
+    """Runs last in this module: it stops the peer. A service is not the peer's to
+    restart or stop; a chaincode the peer launched is."""
+    if cc.mode == "launched":
+        first = launched_pids(cc, "probe")[-1]
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while launched_pids(cc, "probe")[-1] == first and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert launched_pids(cc, "probe")[-1] != first, cc.peer.node.tail()
+        assert f"exited with -{signal.SIGKILL.value}" in cc.peer.node.log_path.read_text()
+        cc.wait_ready("probe")
+        assert ok(cc.evaluate("probe", "whoami"))["msp"] == "Org1MSP"  # type: ignore[index]
+        running = [launched_pids(cc, name)[-1] for name in ("probe", "asset")]
+    else:
+        running = [cc.services[name].pid for name in ("probe", "asset")]
+    assert all(alive(pid) for pid in running)
+    assert cc.peer.node.stop() == 0
+    assert [alive(pid) for pid in running] == [cc.mode == "service"] * 2
