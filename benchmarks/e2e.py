@@ -202,6 +202,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
+def cpu_ms_per(unit: str, before: dict[str, float], after: dict[str, float], count: float) -> dict[str, float]:
+    """CPU milliseconds each process (by name) spent per `unit`, between two readings."""
+    return {f"cpu_ms_per_{unit} {name}": (after[name] - before.get(name, 0.0)) * 1000 / count for name in after}
+
+
 def run_once(args: argparse.Namespace, spec: Target, directory: Path) -> dict[str, float]:
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
@@ -220,8 +225,7 @@ def run_once(args: argparse.Namespace, spec: Target, directory: Path) -> dict[st
         worker.join()
     records = [record for report, _ in reports for record in report]
     finished = max(1, sum(1 for r in records if start_at <= r[1]))  # valid or not, each cost a full round
-    cpu_ms = {f"cpu_ms_per_tx {name}": (cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / finished
-              for name in cpu_after}
+    cpu_ms = cpu_ms_per("tx", cpu_before, cpu_after, finished)
     cpu_ms["cpu_ms_per_tx load generators"] = sum(cpu for _, cpu in reports) * 1000 / finished
     measured_from = start_at + args.warmup
     inside = [r for r in records if measured_from <= r[1] < stop_at]
@@ -231,8 +235,7 @@ def run_once(args: argparse.Namespace, spec: Target, directory: Path) -> dict[st
     queries_per_s = grpcenv.run(query_load(spec, args.query_clients, args.keys, args.query_duration))
     query_cpu_after, client_cpu_after = cpu_seconds(directory), process_cpu()
     queries = max(1.0, queries_per_s * args.query_duration)
-    query_cpu_ms = {f"cpu_ms_per_query {name}": (query_cpu_after[name] - query_cpu_before.get(name, 0.0)) * 1000 / queries
-                    for name in query_cpu_after}
+    query_cpu_ms = cpu_ms_per("query", query_cpu_before, query_cpu_after, queries)
     query_cpu_ms["cpu_ms_per_query query clients"] = (client_cpu_after - client_cpu_before) * 1000 / queries
     return {
         "committed_tx_per_s": len(valid) / args.duration,
@@ -293,12 +296,10 @@ def main() -> int:
           f"{medians['p99_ms']:.0f}")
     print(f"  queries/s ({args.query_clients} clients)            {medians['queries_per_s']:8.0f}")
     print(f"  network up                        {up_seconds:8.1f} s")
-    for key, ms in medians.items():
-        if key.startswith("cpu_ms_per_tx "):
-            print(f"  CPU per transaction {key.removeprefix('cpu_ms_per_tx '):<26} {ms:6.2f} ms")
-    for key, ms in medians.items():
-        if key.startswith("cpu_ms_per_query "):
-            print(f"  CPU per query {key.removeprefix('cpu_ms_per_query '):<32} {ms:6.2f} ms")
+    for prefix, label in (("cpu_ms_per_tx ", "transaction"), ("cpu_ms_per_query ", "query")):
+        for key, ms in medians.items():
+            if key.startswith(prefix):
+                print(f"  CPU per {label} {key.removeprefix(prefix):<{38 - len(label)}} {ms:6.2f} ms")
     for name, mb in memory.items():
         print(f"  peak memory {name:<34} {mb:6.0f} MB")
     print(json.dumps({"medians": medians, "network_up_s": up_seconds, "peak_memory_mb": memory}))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Generic, Protocol, Self, TypeVar
 
 import grpc
 
@@ -113,7 +113,8 @@ class Network:
 
     def get_contract(self, chaincode_name: str, contract_name: str | None = None) -> Contract:
         """The contract `contract_name` of the chaincode (its default contract if None)."""
-        return Contract(self._connection, contract.Contract(self._connection, self._name, chaincode_name, contract_name))
+        twin = contract.Contract(self._connection, self._name, chaincode_name, contract_name)
+        return Contract(self._connection, twin)
 
     def new_commit(self, transaction_id: str) -> Commit:
         """The commit status of any transaction of this channel, by its id."""
@@ -190,129 +191,123 @@ class Contract:
                      endorsing_organizations: Iterable[str] | None = None, *, init: bool = False,
                      timestamp: dt.datetime | None = None, nonce: bytes | None = None) -> Proposal:
         """A proposal to call function `name` (see `consortia.client.Contract.new_proposal`)."""
-        return Proposal(self._connection, self._contract.new_proposal(name, args, transient, endorsing_organizations, init=init,
-                                                    timestamp=timestamp, nonce=nonce))
+        twin = self._contract.new_proposal(name, args, transient, endorsing_organizations, init=init,
+                                           timestamp=timestamp, nonce=nonce)
+        return Proposal(self._connection, twin)
 
 
-class Proposal:
-    """A signed call of a chaincode function, to evaluate or endorse."""
-
-    def __init__(self, connection: Connection, synchronous: proposal.Proposal) -> None:
-        self._connection = connection
-        self._proposal = synchronous
+class _Offline(Protocol):
+    """What every synchronous twin offers for offline signing."""
 
     @property
-    def transaction_id(self) -> str:
-        return self._proposal.transaction_id
+    def channel_id(self) -> str: ...
+
+    def digest(self) -> bytes: ...
+
+    def bytes(self) -> bytes: ...
+
+
+class _OfATransaction(_Offline, Protocol):
+    @property
+    def transaction_id(self) -> str: ...
+
+
+S = TypeVar("S", bound=_Offline)
+TX = TypeVar("TX", bound=_OfATransaction)
+
+
+class _Twin(Generic[S]):
+    """An asyncio object over its synchronous twin, which builds, signs and reads its
+    messages; this side only makes the gRPC calls."""
+
+    def __init__(self, connection: Connection, twin: S) -> None:
+        self._connection = connection
+        self._twin = twin
 
     @property
     def channel_id(self) -> str:
-        return self._proposal.channel_id
+        return self._twin.channel_id
+
+    def digest(self) -> bytes:
+        """What an offline signer signs: the SHA-256 of `bytes()`'s signed part."""
+        return self._twin.digest()
+
+    def bytes(self) -> bytes:
+        """The serialized message, for offline signing."""
+        return self._twin.bytes()
+
+
+class _TransactionTwin(_Twin[TX]):
+    @property
+    def transaction_id(self) -> str:
+        return self._twin.transaction_id
+
+
+class Proposal(_TransactionTwin[proposal.Proposal]):
+    """A signed call of a chaincode function, to evaluate or endorse."""
 
     @property
     def endorsing_organizations(self) -> list[str]:
-        return self._proposal.endorsing_organizations
+        return self._twin.endorsing_organizations
 
     async def evaluate(self, timeout: float | None = None) -> bytes:
         """Run the function on a peer and return its result; nothing is recorded."""
-        request = self._proposal.evaluate_request()
+        request = self._twin.evaluate_request()
         try:
             response = await self._connection.gateway.Evaluate(
                 request, timeout=timeout or self._connection.timeouts.evaluate)
         except grpc.RpcError as exc:
-            raise self._proposal.evaluate_error(exc) from exc
+            raise self._twin.evaluate_error(exc) from exc
         return bytes(response.result.payload)
 
     async def endorse(self, timeout: float | None = None) -> Transaction:
         """Collect the endorsements the chaincode's policy needs; EndorseError otherwise."""
-        request = self._proposal.endorse_request()
+        request = self._twin.endorse_request()
         try:
             response = await self._connection.gateway.Endorse(
                 request, timeout=timeout or self._connection.timeouts.endorse)
         except grpc.RpcError as exc:
-            raise self._proposal.endorse_error(exc) from exc
-        return Transaction(self._connection, self._proposal.endorsed(response))
-
-    def digest(self) -> bytes:
-        return self._proposal.digest()
-
-    def bytes(self) -> bytes:
-        return self._proposal.bytes()
+            raise self._twin.endorse_error(exc) from exc
+        return Transaction(self._connection, self._twin.endorsed(response))
 
 
-class Transaction:
+class Transaction(_TransactionTwin[transaction.Transaction]):
     """An endorsed transaction, ready to be submitted for ordering."""
-
-    def __init__(self, connection: Connection, synchronous: transaction.Transaction) -> None:
-        self._connection = connection
-        self._transaction = synchronous
-
-    @property
-    def transaction_id(self) -> str:
-        return self._transaction.transaction_id
-
-    @property
-    def channel_id(self) -> str:
-        return self._transaction.channel_id
 
     @property
     def result(self) -> bytes:
         """What the transaction function returned, as the endorsers signed it."""
-        return self._transaction.result
+        return self._twin.result
 
     @property
     def endorsing_organizations(self) -> list[str]:
-        return self._transaction.endorsing_organizations
-
-    def digest(self) -> bytes:
-        return self._transaction.digest()
-
-    def bytes(self) -> bytes:
-        return self._transaction.bytes()
+        return self._twin.endorsing_organizations
 
     async def submit(self, timeout: float | None = None) -> SubmittedTransaction:
         """Sign (if not signed yet) and send the transaction for ordering; SubmitError
         with what the orderers answered when none took it."""
-        request = self._transaction.submit_request()
-        submitted = self._transaction.submitted()
+        request = self._twin.submit_request()
+        submitted = self._twin.submitted()
         try:
             await self._connection.gateway.Submit(request, timeout=timeout or self._connection.timeouts.submit)
         except grpc.RpcError as exc:
-            raise self._transaction.submit_error(exc) from exc
+            raise self._twin.submit_error(exc) from exc
         return SubmittedTransaction(self._connection, submitted)
 
 
-class Commit:
+class Commit(_TransactionTwin[commit.Commit]):
     """Access to the commit status of one transaction."""
-
-    def __init__(self, connection: Connection, synchronous: commit.Commit) -> None:
-        self._connection = connection
-        self._commit = synchronous
-
-    @property
-    def transaction_id(self) -> str:
-        return self._commit.transaction_id
-
-    @property
-    def channel_id(self) -> str:
-        return self._commit.channel_id
-
-    def digest(self) -> bytes:
-        return self._commit.digest()
-
-    def bytes(self) -> bytes:
-        return self._commit.bytes()
 
     async def get_status(self, timeout: float | None = None) -> Status:
         """The transaction's validation code, waiting until its block commits on the peer
         (CommitStatusError if the gateway cannot answer within `timeout` seconds)."""
-        request = self._commit.status_request()
+        request = self._twin.status_request()
         try:
             response = await self._connection.gateway.CommitStatus(
                 request, timeout=timeout or self._connection.timeouts.commit_status)
         except grpc.RpcError as exc:
-            raise self._commit.status_error(exc) from exc
-        return self._commit.status_from(response)
+            raise self._twin.status_error(exc) from exc
+        return self._twin.status_from(response)
 
 
 class SubmittedTransaction(Commit):
@@ -328,32 +323,18 @@ class SubmittedTransaction(Commit):
         return self._result
 
 
-class ChaincodeEventsRequest:
+class ChaincodeEventsRequest(_Twin[chaincode_events.ChaincodeEventsRequest]):
     """A (signed or still unsigned) request for one chaincode's events."""
-
-    def __init__(self, connection: Connection, synchronous: chaincode_events.ChaincodeEventsRequest) -> None:
-        self._connection = connection
-        self._request = synchronous
-
-    @property
-    def channel_id(self) -> str:
-        return self._request.channel_id
 
     @property
     def chaincode_name(self) -> str:
-        return self._request.chaincode_name
-
-    def digest(self) -> bytes:
-        return self._request.digest()
-
-    def bytes(self) -> bytes:
-        return self._request.bytes()
+        return self._twin.chaincode_name
 
     def get_events(self, timeout: float | None = None) -> AsyncEventStream[ChaincodeEvent]:
         """Open the stream; events arrive as their blocks commit, until it is closed.
         `timeout` limits the whole stream (seconds); by default it has no end."""
-        call = self._connection.gateway.ChaincodeEvents(self._request.signed_request(), timeout=timeout)
-        return AsyncEventStream(call, chaincode_events.events_of, self._request.events_error)
+        call = self._connection.gateway.ChaincodeEvents(self._twin.signed_request(), timeout=timeout)
+        return AsyncEventStream(call, chaincode_events.events_of, self._twin.events_error)
 
 
 def connect(
