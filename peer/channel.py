@@ -39,7 +39,7 @@ from peer.committer.validator import EndorsementPolicies, TxValidator, Validatio
 from peer.endorser.simulator import TxSimulator
 from peer.ledger.kvledger import PeerLedger
 from peer.ledger.pvtcommit import CollectionRules, Received
-from peer.ledger.pvtdata import CollPvtRWSet, consistent, encode_pvt, parse_pvt
+from peer.ledger.pvtdata import CollPvtRWSet, consistent, encode_pvt, parse_pvt, private_ns
 from peer.ledger.queries import LedgerQueries
 from peer.ledger.rwset import CollHashedRWSet, TxRWSet, parse_rwset
 from peer.ledger.statedb import MissingPrivate, StateReader
@@ -74,7 +74,8 @@ class PeerChannel:
         self.private_network: PrivateDataNetwork | None = None  # set by the node: pushes and pulls
         self.pull_timeout = PULL_TIMEOUT
         self.reconcile_seconds = RECONCILE_SECONDS
-        # Told the keys each committed block updated (called in the committing thread).
+        # Told the keys each committed block updated (called in the committing thread), and the
+        # private namespaces reconciliation filled in later (called on the event loop).
         self.listeners: list[Callable[[str, Iterable[tuple[str, str]]], None]] = []
 
     @classmethod
@@ -241,6 +242,10 @@ class PeerChannel:
             stored = await asyncio.to_thread(self.ledger.db.fill_missing, item, rwset)
             log.info("[%s] reconciled private data of block %d tx %d (%s/%s): %d value(s)", self.channel_id,
                      item.block, item.tx, item.namespace, item.collection, stored)
+        if found:  # e.g. this org's approval of a chaincode, which says what package to run
+            filled = [(private_ns(item.namespace, item.collection), "") for item in found]
+            for listener in self.listeners:
+                listener(self.channel_id, filled)
         return len(found)
 
     async def start(self) -> None:

@@ -68,6 +68,15 @@ def register(verbs: Any) -> None:
         _admin_args(parser)
         parser.set_defaults(handler=handler)
 
+    approved = verbs.add_parser("queryapproved", help="show your organization's approval of a chaincode "
+                                                      "definition (only its own peers have it)")
+    approved.add_argument("--channel", required=True, help="channel name")
+    approved.add_argument("--name", required=True, help="chaincode name")
+    approved.add_argument("--sequence", type=int, default=0,
+                          help="definition sequence (default: the next one if approved, else the committed one)")
+    _admin_args(approved)
+    approved.set_defaults(handler=run_queryapproved)
+
     committed = verbs.add_parser("querycommitted", help="show a channel's committed chaincode definitions")
     committed.add_argument("--channel", required=True, help="channel name")
     committed.add_argument("--name", help="one chaincode (default: all)")
@@ -209,7 +218,8 @@ def run_commit(args: argparse.Namespace) -> int:
 
 
 def _definition_document(name: str, result: lifecycle_pb2.QueryChaincodeDefinitionResult
-                         | lifecycle_pb2.QueryChaincodeDefinitionsResult.ChaincodeDefinition) -> dict[str, Any]:
+                         | lifecycle_pb2.QueryChaincodeDefinitionsResult.ChaincodeDefinition
+                         | lifecycle_pb2.QueryApprovedChaincodeDefinitionResult) -> dict[str, Any]:
     document: dict[str, Any] = {
         "name": name, "sequence": result.sequence, "version": result.version,
         "endorsement_policy": describe_policy(result.validation_parameter), "init_required": result.init_required,
@@ -218,6 +228,21 @@ def _definition_document(name: str, result: lifecycle_pb2.QueryChaincodeDefiniti
     if isinstance(result, lifecycle_pb2.QueryChaincodeDefinitionResult):
         document["approvals"] = dict(sorted(result.approvals.items()))
     return document
+
+
+def run_queryapproved(args: argparse.Namespace) -> int:
+    target = resolve_target(args)
+    with _gateway(args) as gateway:
+        found = ops.query_approved(gateway, args.channel, args.name, args.sequence)
+    document = _definition_document(args.name, found)
+    source = found.source.WhichOneof("Type")
+    document["package_id"] = found.source.local_package.package_id if source == "local_package" else None
+    _print(args, document,
+           f"Approved chaincode definition for chaincode '{args.name}' on channel '{args.channel}' by "
+           f"{target.signer.msp_id}: sequence {found.sequence}, version {found.version}, "
+           f"endorsement policy {document['endorsement_policy']}, init required {found.init_required}, "
+           f"package id {document['package_id'] or '(none: this organization runs no package for it)'}")
+    return 0
 
 
 def run_querycommitted(args: argparse.Namespace) -> int:

@@ -141,6 +141,16 @@ def commit(gateway: Gateway, channel_id: str, proposed: Definition, endorsing_or
     return _submit(gateway, channel_id, lc.COMMIT, args, endorsing_orgs)
 
 
+def query_approved(gateway: Gateway, channel_id: str, name: str,
+                   sequence: int = 0) -> lifecycle_pb2.QueryApprovedChaincodeDefinitionResult:
+    """The gateway's org's approval of `name` (at `sequence`; 0: the next one, else the
+    committed one). An approval is private data of the org: only its own peers have it."""
+    contract = gateway.get_network(channel_id).get_contract(LIFECYCLE)
+    args = lifecycle_pb2.QueryApprovedChaincodeDefinitionArgs(name=name, sequence=sequence)
+    payload = contract.evaluate(lc.QUERY_APPROVED, [args.SerializeToString()])
+    return lifecycle_pb2.QueryApprovedChaincodeDefinitionResult.FromString(payload)
+
+
 def query_committed(gateway: Gateway, channel_id: str, name: str) -> lifecycle_pb2.QueryChaincodeDefinitionResult | None:
     """The committed definition of `name`, or None when it has none."""
     contract = gateway.get_network(channel_id).get_contract(LIFECYCLE)

@@ -58,7 +58,6 @@ from consortia.protoutil.proposal import proposal_hash
 from consortia.protoutil.response import endorsement_signed_data
 from consortia.protoutil.txid import compute_tx_id
 from peer.committer.required import collection_rule, required_policies, validation_parameter
-from peer.lifecycle.state import approval_writer
 from peer.ledger.rwset import (
     KVRead,
     NsRWSet,
@@ -69,6 +68,7 @@ from peer.ledger.rwset import (
 )
 from peer.ledger.statedb import StateReader, StateUpdate
 from peer.ledger.updates import History, apply_rwset, state_namespaces
+from peer.lifecycle import state as lifecycle_state
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,8 @@ class ChannelDefaultPolicies:
         return APPLICATION_ENDORSEMENT
 
     def collection(self, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
+        if namespace == LIFECYCLE:
+            return lifecycle_state.collection_config(name)
         return find_config(None, name)
 
     def defines_collections(self, namespace: str) -> bool:
@@ -271,7 +273,7 @@ class TxValidator:
         for ns in rwset.namespaces:
             if ns.namespace.startswith("_") and ns.collections and ns.namespace != LIFECYCLE:
                 raise _Invalid(Code.ILLEGAL_WRITESET, f"system namespace {ns.namespace} has no collections")
-            if ns.namespace.startswith("_") and ns.written_keys and ns.namespace != info.chaincode:
+            if ns.namespace.startswith("_") and ns.writes_anything and ns.namespace != info.chaincode:
                 raise _Invalid(Code.ILLEGAL_WRITESET, f"transaction of {info.chaincode} writes to system namespace {ns.namespace}")
         info.rwset = rwset
         info.parts = [part for ns in rwset.namespaces for part in state_namespaces(ns)]
@@ -317,8 +319,6 @@ class TxValidator:
         return self.bundle.policies.evaluate_rule(policy, endorsers)
 
     def _key_policy(self, ns: str, key: str) -> SignatureRule | None:
-        if ns == LIFECYCLE:
-            return approval_writer(key)  # an org's approval: its own peers only
         vp = validation_parameter(self.state, ns, key)
         if vp is None:
             return None

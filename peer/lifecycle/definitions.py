@@ -7,9 +7,10 @@ still served, with the version and policy the configuration gives: Fabric's
 development mode, which the tests and benchmarks use to skip the lifecycle. Every peer
 of a channel must list the same ones, or peers would validate differently.
 
-Committed definitions are read from the channel's state and cached; the cache is
-dropped whenever a block writes to `_lifecycle`, and `on_change` is called so the peer
-can start (or stop) chaincode processes.
+Committed definitions are read from the channel's state (the package from this org's
+approval, which is private data: see `peer.lifecycle.state`) and cached; the cache is
+dropped whenever a block writes to `_lifecycle` (its public state or a collection),
+and `on_change` is called so the peer can start (or stop) chaincode processes.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from dataclasses import dataclass
 from fabric_protos.peer import collection_pb2
 
 from consortia.config.node import ChaincodeDeployment
-from consortia.lifecycle.collections import find_config, member_msp_ids
+from consortia.lifecycle.collections import find_config, implicit_collection, member_msp_ids
 from consortia.lifecycle.definition import LIFECYCLE, Definition, DefinitionError, endorsement_rule
 from consortia.policy import SignatureRule, parse_signature_policy
 from consortia.policy.paths import APPLICATION_ENDORSEMENT, LIFECYCLE_ENDORSEMENT
+from peer.ledger.pvtdata import private_ns, split_derived
 from peer.ledger.statedb import StateReader
 from peer.lifecycle import state
 
@@ -73,13 +75,16 @@ class Definitions:
         reader = self._readers(channel_id)
         if reader is not None:
             with reader as state_reader:
-                def get(key: str) -> bytes | None:
-                    value = state_reader.get(LIFECYCLE, key)
+                def get(key: str, namespace: str = LIFECYCLE) -> bytes | None:
+                    value = state_reader.get(namespace, key)
                     return None if value is None else value.value
+
+                def own(key: str) -> bytes | None:  # this org's approvals (private data)
+                    return get(key, private_ns(LIFECYCLE, implicit_collection(self.msp_id)))
 
                 definition = state.committed(get, name)
                 if definition is not None:
-                    found = (definition, state.package_of(get, definition, self.msp_id))
+                    found = (definition, state.package_of(own, definition))
         cache[name] = found
         return found
 
@@ -97,7 +102,7 @@ class Definitions:
 
     def changed(self, channel_id: str, updated: Iterable[tuple[str, str]]) -> None:
         """A block committed: forget what it may have changed."""
-        if any(ns == LIFECYCLE for ns, _ in updated):
+        if any(split_derived(ns)[0] == LIFECYCLE for ns, _ in updated):  # approvals are private data
             self._committed.pop(channel_id, None)
             if self._on_change is not None:
                 self._on_change(channel_id)
@@ -123,6 +128,8 @@ class Definitions:
     def collection(self, channel_id: str, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
         """A collection of the committed definition, or an implicit one (chaincodes of
         the peer's configuration have only those)."""
+        if namespace == LIFECYCLE:
+            return state.collection_config(name)
         found = self.committed(channel_id, namespace)
         return find_config(found[0].collections if found is not None else None, name)
 
@@ -177,6 +184,9 @@ class LedgerCollections:
         self.msp_id = msp_id
 
     def _config(self, reader: StateReader, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
+        if namespace == LIFECYCLE:
+            return state.collection_config(name)
+
         def get(key: str) -> bytes | None:
             value = reader.get(LIFECYCLE, key)
             return None if value is None else value.value

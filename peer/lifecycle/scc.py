@@ -7,9 +7,11 @@ installed packages concern this peer alone: proposals without a channel, from an
 of the peer's org. The rest run on a channel, in a simulation like any chaincode:
 
 - approve (an admin of this peer's org) writes the org's approval of a definition,
-  with the package it will run; the sequence must be the next one, or the committed
-  one (to choose a package for it after the fact);
-- check commit readiness says which orgs approved the definition as proposed;
+  with the package it will run, into the org's implicit collection (see `state`); the
+  sequence must be the next one, or the committed one (to choose a package for it
+  after the fact);
+- check commit readiness says which orgs approved the definition as proposed, from
+  the hashes of their approvals;
 - commit checks that this org approved, and that the approving orgs could satisfy the
   channel's LifecycleEndorsement policy (naming the orgs still missing if not), then
   writes the definition. Validation then requires the commit to be endorsed according
@@ -29,12 +31,12 @@ from google.protobuf.message import DecodeError, Message
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.errors import ConsortiaError
 from consortia.lifecycle import definition as lc
-from consortia.lifecycle.collections import check_collections
+from consortia.lifecycle.collections import check_collections, implicit_collection
 from consortia.lifecycle.definition import LIFECYCLE, Definition, DefinitionError, normalized
 from consortia.lifecycle.package import PackageError
 from consortia.msp.identity import Identity, Role
 from consortia.policy.paths import LIFECYCLE_ENDORSEMENT
-from peer.endorser.simulator import TxSimulator
+from peer.endorser.simulator import SimulationError, TxSimulator
 from peer.lifecycle import state
 from peer.lifecycle.definitions import Definitions
 from peer.lifecycle.store import PackageStore
@@ -161,6 +163,9 @@ class Lifecycle:
         def get(key: str) -> bytes | None:
             return sim.get_state(LIFECYCLE, key)
 
+        def hashes(msp_id: str, key: str) -> bytes | None:
+            return sim.get_private_hash(LIFECYCLE, implicit_collection(msp_id), key)
+
         try:
             if function == lc.APPROVE:
                 return self._approve(cast(lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgArgs,
@@ -171,21 +176,22 @@ class Lifecycle:
                                  _parse(lifecycle_pb2.CheckCommitReadinessArgs, args, function))
                 _check_name(readiness.name)
                 proposed = self._next(normalized(readiness.name, readiness), state.committed(get, readiness.name))
-                found = state.approvals(get, proposed, call.bundle.application_msp_ids)
+                found = state.approvals(hashes, proposed, call.bundle.application_msp_ids)
                 result = lifecycle_pb2.CheckCommitReadinessResult(approvals=found.approved)
                 for org, fields in found.mismatches.items():
                     result.mismatches[org].items.extend(fields)
                 return _bytes(result)
             if function == lc.COMMIT:
                 return self._commit(cast(lifecycle_pb2.CommitChaincodeDefinitionArgs,
-                                         _parse(lifecycle_pb2.CommitChaincodeDefinitionArgs, args, function)), call, get)
+                                         _parse(lifecycle_pb2.CommitChaincodeDefinitionArgs, args, function)),
+                                    call, get, hashes)
             if function == lc.QUERY_DEFINITION:
                 query = cast(lifecycle_pb2.QueryChaincodeDefinitionArgs,
                              _parse(lifecycle_pb2.QueryChaincodeDefinitionArgs, args, function))
                 current = state.committed(get, query.name)
                 if current is None:
                     raise LifecycleError(f"namespace {query.name} is not defined", 404)
-                found = state.approvals(get, current, call.bundle.application_msp_ids)
+                found = state.approvals(hashes, current, call.bundle.application_msp_ids)
                 return _bytes(lifecycle_pb2.QueryChaincodeDefinitionResult(
                     sequence=current.sequence, version=current.version, endorsement_plugin=current.endorsement_plugin,
                     validation_plugin=current.validation_plugin, validation_parameter=current.validation_parameter,
@@ -207,7 +213,7 @@ class Lifecycle:
             if function == lc.QUERY_APPROVED:
                 return self._query_approved(cast(lifecycle_pb2.QueryApprovedChaincodeDefinitionArgs,
                                                  _parse(lifecycle_pb2.QueryApprovedChaincodeDefinitionArgs, args, function)),
-                                            get)
+                                            call, get)
         except DefinitionError as exc:
             raise LifecycleError(str(exc), 400) from exc
         if function in lc.LOCAL_FUNCTIONS:
@@ -241,24 +247,23 @@ class Lifecycle:
         elif proposed.sequence != current_sequence + 1:
             raise LifecycleError(f"requested sequence is {proposed.sequence}, but new definition must be sequence "
                                  f"{current_sequence + 1}", 400)
-        record = lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgArgs(
-            sequence=proposed.sequence, name=proposed.name, version=proposed.version,
-            endorsement_plugin=proposed.endorsement_plugin, validation_plugin=proposed.validation_plugin,
-            validation_parameter=proposed.validation_parameter, collections=proposed.collections,
-            init_required=proposed.init_required, source=args.source,
-        )
-        if not record.HasField("source"):
-            record.source.unavailable.SetInParent()
-        call.simulator.set_state(LIFECYCLE, state.approval_key(args.name, proposed.sequence, self.msp_id),
-                                 _bytes(record))
+        source = lifecycle_pb2.ChaincodeSource()
+        if args.HasField("source"):
+            source.CopyFrom(args.source)
+        else:
+            source.unavailable.SetInParent()
+        own = implicit_collection(self.msp_id)
+        for key, value in state.approval_writes(proposed, source).items():
+            call.simulator.set_private(LIFECYCLE, own, key, value)
         return _bytes(lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgResult())
 
-    def _commit(self, args: lifecycle_pb2.CommitChaincodeDefinitionArgs, call: ChannelCall, get: state.Getter) -> bytes:
+    def _commit(self, args: lifecycle_pb2.CommitChaincodeDefinitionArgs, call: ChannelCall, get: state.Getter,
+                hashes: state.HashGetter) -> bytes:
         _check_name(args.name)
         current = state.committed(get, args.name)
         proposed = self._next(normalized(args.name, args), current)
         _check_collections(proposed, current, call.bundle)
-        found = state.approvals(get, proposed, call.bundle.application_msp_ids)
+        found = state.approvals(hashes, proposed, call.bundle.application_msp_ids)
         if not found.approved.get(self.msp_id):
             raise LifecycleError(f"chaincode definition not agreed to by this org ({self.msp_id})"
                                  + _mismatch_note(found.mismatches.get(self.msp_id)))
@@ -273,14 +278,24 @@ class Lifecycle:
         call.simulator.set_state(LIFECYCLE, state.definition_key(proposed.name), lc.encode(proposed))
         return _bytes(lifecycle_pb2.CommitChaincodeDefinitionResult())
 
-    def _query_approved(self, args: lifecycle_pb2.QueryApprovedChaincodeDefinitionArgs, get: state.Getter) -> bytes:
+    def _query_approved(self, args: lifecycle_pb2.QueryApprovedChaincodeDefinitionArgs, call: ChannelCall,
+                        get: state.Getter) -> bytes:
+        """This org's approval, from its implicit collection: only its own peers can answer."""
+        collection = implicit_collection(self.msp_id)
+
+        def own(key: str) -> bytes | None:
+            try:
+                return call.simulator.get_private(LIFECYCLE, collection, key)
+            except SimulationError as exc:
+                raise LifecycleError(f"{self.msp_id}'s approval is not available on this peer yet: {exc}") from exc
+
         sequences = [args.sequence] if args.sequence else []
         if not sequences:
             current = state.committed(get, args.name)
             base = current.sequence if current else 0
             sequences = [base + 1, base] if base else [1]
         for sequence in sequences:
-            record = state.approval(get, args.name, sequence, self.msp_id)
+            record = state.own_approval(own, args.name, sequence)
             if record is not None:
                 return _bytes(lifecycle_pb2.QueryApprovedChaincodeDefinitionResult(
                     sequence=record.sequence, version=record.version, endorsement_plugin=record.endorsement_plugin,

@@ -1,13 +1,20 @@
-"""Where the lifecycle keeps definitions and approvals in a channel's world state.
+"""Where the lifecycle keeps definitions and approvals in a channel's state.
 
-Namespace `_lifecycle`:
-    namespaces/<name>                 the committed definition (CommitChaincodeDefinitionArgs)
-    approvals/<name>/<sequence>/<MSP> an org's approval (ApproveChaincodeDefinitionForMyOrgArgs,
-                                      with the package the org runs)
+Namespace `_lifecycle`, public state:
+    namespaces/<name>                        the committed definition (CommitChaincodeDefinitionArgs)
 
-Fabric keeps approvals in each org's implicit private collection, with only hashes on
-the chain. Until private data exists here (issue 8), approvals are public state; the
-validator still lets only the org's own peers write its approval.
+Each org's implicit collection `_implicit_org_<MSP>` of `_lifecycle` (private data, as
+in Fabric 2.x):
+    approvals/<name>/<sequence>/<field>      one agreed parameter of the org's approval
+    sources/<name>/<sequence>                the package the org runs (ChaincodeSource)
+
+An approval stays in the state of the org's own peers: the transaction's read-write
+set, and every other org's peers, hold only hashes of its keys and values (the approve
+proposal's arguments are in the transaction, as in Fabric). The parameters are stored
+one per key, as Fabric stores them, so that any peer can tell from the hashes alone
+whether an org approved a proposed definition and, if it approved another one, in
+which parameters they differ. The package is not among them: each org chooses its
+own. Only the org's peers may write its implicit collection (`collection_config`).
 """
 
 from __future__ import annotations
@@ -15,31 +22,48 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from fabric_protos.peer import collection_pb2, policy_pb2
 from fabric_protos.peer.lifecycle import lifecycle_pb2
 
-from consortia.lifecycle.definition import Definition, differences, normalized
-from consortia.policy import Principal, SignatureRule
+from consortia.lifecycle.collections import IMPLICIT_PREFIX, implicit_config
+from consortia.lifecycle.definition import Definition
 from consortia.msp.identity import Role
+from consortia.policy import Principal, to_envelope
+from peer.ledger.pvtdata import value_hash
 
 DEFINITIONS = "namespaces/"
 APPROVALS = "approvals/"
+SOURCES = "sources/"
+
+# The agreed parameters, each under its own key (the sequence is part of the keys).
+FIELDS = ("version", "endorsement_plugin", "validation_plugin", "validation_parameter", "init_required", "collections")
 
 Getter = Callable[[str], bytes | None]  # reads one key of the _lifecycle namespace
+HashGetter = Callable[[str, str], bytes | None]  # (MSP id, key): SHA-256 of that org's private value
 
 
 def definition_key(name: str) -> str:
     return f"{DEFINITIONS}{name}"
 
 
-def approval_key(name: str, sequence: int, msp_id: str) -> str:
-    return f"{APPROVALS}{name}/{sequence}/{msp_id}"
+def field_key(name: str, sequence: int, field: str) -> str:
+    return f"{APPROVALS}{name}/{sequence}/{field}"
 
 
-def approval_writer(key: str) -> SignatureRule | None:
-    """Who may write a key: an approval only by its org's peers (None: the namespace's policy)."""
-    if not key.startswith(APPROVALS):
+def source_key(name: str, sequence: int) -> str:
+    return f"{SOURCES}{name}/{sequence}"
+
+
+def collection_config(name: str) -> collection_pb2.StaticCollectionConfig | None:
+    """A collection of `_lifecycle`: an org's implicit collection, which only that org's
+    peers may write (its endorsement policy), so that no one else approves in its name."""
+    msp_id = name[len(IMPLICIT_PREFIX):] if name.startswith(IMPLICIT_PREFIX) else ""
+    if not msp_id:
         return None
-    return Principal(key.rsplit("/", 1)[-1], Role.PEER)
+    config = implicit_config(msp_id)
+    config.endorsement_policy.CopyFrom(
+        policy_pb2.ApplicationPolicy(signature_policy=to_envelope(Principal(msp_id, Role.PEER))))
+    return config
 
 
 def committed(get: Getter, name: str) -> Definition | None:
@@ -47,10 +71,48 @@ def committed(get: Getter, name: str) -> Definition | None:
     return None if raw is None else Definition.FromString(raw)
 
 
-def approval(get: Getter, name: str, sequence: int,
-             msp_id: str) -> lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgArgs | None:
-    raw = get(approval_key(name, sequence, msp_id))
-    return None if raw is None else lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgArgs.FromString(raw)
+def _field_values(definition: Definition) -> dict[str, bytes]:
+    """The stored value of each agreed parameter. A private value cannot be empty (that
+    would delete the key), so each starts with its parameter's name."""
+    raw = {
+        "version": definition.version.encode(),
+        "endorsement_plugin": definition.endorsement_plugin.encode(),
+        "validation_plugin": definition.validation_plugin.encode(),
+        "validation_parameter": bytes(definition.validation_parameter),
+        "init_required": b"true" if definition.init_required else b"false",
+        "collections": bytes(definition.collections.SerializeToString(deterministic=True)),
+    }
+    return {field: field.encode() + b"=" + raw[field] for field in FIELDS}
+
+
+def approval_writes(definition: Definition, source: lifecycle_pb2.ChaincodeSource) -> dict[str, bytes]:
+    """What an org's approval writes into its implicit collection: key -> value."""
+    writes = {field_key(definition.name, definition.sequence, field): value
+              for field, value in _field_values(definition).items()}
+    writes[source_key(definition.name, definition.sequence)] = bytes(source.SerializeToString(deterministic=True))
+    return writes
+
+
+def own_approval(own: Getter, name: str,
+                 sequence: int) -> lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgArgs | None:
+    """This org's approval of `name` at `sequence`, read from its own private values
+    (`own`), None if it has none."""
+    values = {field: own(field_key(name, sequence, field)) for field in FIELDS}
+    if any(value is None for value in values.values()):
+        return None
+    raw = {field: value.partition(b"=")[2] for field, value in values.items() if value is not None}
+    record = lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgArgs(
+        name=name, sequence=sequence, version=raw["version"].decode(),
+        endorsement_plugin=raw["endorsement_plugin"].decode(), validation_plugin=raw["validation_plugin"].decode(),
+        validation_parameter=raw["validation_parameter"], init_required=raw["init_required"] == b"true",
+        collections=collection_pb2.CollectionConfigPackage.FromString(raw["collections"]),
+    )
+    source = own(source_key(name, sequence))
+    if source is None:
+        record.source.unavailable.SetInParent()
+    else:
+        record.source.CopyFrom(lifecycle_pb2.ChaincodeSource.FromString(source))
+    return record
 
 
 @dataclass(frozen=True)
@@ -69,26 +131,31 @@ class Approvals:
         return [org for org, ok in self.approved.items() if not ok]
 
 
-def approvals(get: Getter, proposed: Definition, orgs: Iterable[str]) -> Approvals:
+def approvals(hashes: HashGetter, proposed: Definition, orgs: Iterable[str]) -> Approvals:
+    """Compare each org's approval with `proposed` by the hashes every peer holds."""
+    wanted = {field: value_hash(value) for field, value in _field_values(proposed).items()}
     approved: dict[str, bool] = {}
     mismatches: dict[str, list[str]] = {}
     for org in orgs:
-        record = approval(get, proposed.name, proposed.sequence, org)
-        if record is None:
+        found = {field: hashes(org, field_key(proposed.name, proposed.sequence, field)) for field in FIELDS}
+        if all(h is None for h in found.values()):
             approved[org] = False
             continue
-        diff = differences(normalized(proposed.name, record), proposed)
+        diff = [field for field in FIELDS if found[field] != wanted[field]]
         approved[org] = not diff
         if diff:
             mismatches[org] = diff
     return Approvals(approved, mismatches)
 
 
-def package_of(get: Getter, definition: Definition, msp_id: str) -> str | None:
-    """The package `msp_id` runs for a committed definition (None: it chose none)."""
-    record = approval(get, definition.name, definition.sequence, msp_id)
-    if record is None or differences(normalized(definition.name, record), definition):
+def package_of(own: Getter, definition: Definition) -> str | None:
+    """The package this org runs for a committed definition (None: it chose none, or
+    approved other parameters)."""
+    stored = {field: own(field_key(definition.name, definition.sequence, field)) for field in FIELDS}
+    source = own(source_key(definition.name, definition.sequence))
+    if stored != _field_values(definition) or source is None:
         return None
-    if record.source.WhichOneof("Type") != "local_package":
+    chosen = lifecycle_pb2.ChaincodeSource.FromString(source)
+    if chosen.WhichOneof("Type") != "local_package":
         return None
-    return str(record.source.local_package.package_id) or None
+    return str(chosen.local_package.package_id) or None

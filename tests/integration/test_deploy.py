@@ -78,6 +78,11 @@ def test_package_install_approve_commit_upgrade(net: Path) -> None:
 
     definition = ["--channel", "ch1", "--name", "versioned", "--version", "1.0", "--sequence", "1"]
     ok(net, "chaincode", "approve", *definition, "--package-id", package_id, "--org", "Org1")
+    approved = json.loads(ok(net, "chaincode", "queryapproved", "--channel", "ch1", "--name", "versioned",
+                             "--org", "Org1", "--json"))
+    assert (approved["version"], approved["sequence"], approved["package_id"]) == ("1.0", 1, package_id)
+    not_yet = cli("chaincode", "queryapproved", "--channel", "ch1", "--name", "versioned", "--org", "Org2", cwd=net)
+    assert not_yet.returncode == 1 and "Org2MSP has not approved a definition of versioned" in not_yet.stderr
     readiness = json.loads(ok(net, "chaincode", "checkcommitreadiness", *definition, "--org", "Org1", "--json"))
     assert readiness["approvals"] == {"Org1MSP": True, "Org2MSP": False}
     refused = cli("chaincode", "commit", *definition, "--org", "Org1", cwd=net)

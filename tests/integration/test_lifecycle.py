@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fabric_protos.gateway import gateway_pb2
+from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
 from fabric_protos.peer import collection_pb2, proposal_pb2, transaction_pb2
 
 from consortia.client import CommitError, EndorseError, Gateway, GatewayError, connect
@@ -28,6 +29,7 @@ from consortia.lifecycle.package import (
 )
 from consortia.msp.signing import SigningIdentity
 from consortia.protoutil.proposal import create_proposal, sign_proposal
+from consortia.protoutil.transaction import unpack_transaction
 from tests.support.contracts import write_versioned_contract
 from tests.support.processes import free_ports, run
 from tests.support.testnet import PeerHandle, TestNetwork
@@ -132,6 +134,33 @@ def test_commit_needs_a_majority_then_the_chaincode_runs(lnet: LifecycleNet, pac
     installed = run(ops.query_installed(lnet.endpoint("Org1MSP")))
     refs = installed.installed_chaincodes[0].references["ch1"].chaincodes
     assert [(r.name, r.version) for r in refs] == [("versioned", "1.0")]
+
+
+def test_an_approval_is_private_data_of_its_org(lnet: LifecycleNet, packages: dict[str, bytes]) -> None:
+    """As in Fabric, an approval goes into the org's implicit collection of `_lifecycle`:
+    the transaction's read-write set and the other orgs' peers hold only hashes, which
+    still tell them whether it matches a proposed definition."""
+    package_id = read_package(packages["v1"]).package_id
+    definition = ops.definition("approved-privately", "1.0", 1)
+    with lnet.gateway("Org2MSP") as gateway:
+        number = ops.approve(gateway, "ch1", definition, package_id, "Org2MSP")
+    block = run(lnet.net.wait_for_height(lnet.peers["Org3MSP"], "ch1", number + 1))[number]
+    (action,) = unpack_transaction(block.data.data[0]).actions
+    (written,) = [ns for ns in action.read_write_set().ns_rwset if ns.namespace == "_lifecycle"]
+    assert kv_rwset_pb2.KVRWSet.FromString(written.rwset).writes == []
+    assert [c.collection_name for c in written.collection_hashed_rwset] == ["_implicit_org_Org2MSP"]
+    with lnet.gateway("Org2MSP") as gateway:
+        approved = ops.query_approved(gateway, "ch1", "approved-privately")
+        assert (approved.sequence, approved.version) == (1, "1.0")
+        assert approved.source.local_package.package_id == package_id
+    with lnet.gateway("Org3MSP") as gateway:
+        with pytest.raises(GatewayError, match="Org3MSP has not approved a definition of approved-privately"):
+            ops.query_approved(gateway, "ch1", "approved-privately")
+        readiness = ops.check_commit_readiness(gateway, "ch1", definition)
+        assert dict(readiness.approvals) == {"Org1MSP": False, "Org2MSP": True, "Org3MSP": False}
+        other = ops.check_commit_readiness(gateway, "ch1", ops.definition("approved-privately", "1.1", 1))
+        assert dict(other.approvals)["Org2MSP"] is False
+        assert list(other.mismatches["Org2MSP"].items) == ["version"]
 
 
 def test_upgrade_changes_behaviour_and_policy(lnet: LifecycleNet, packages: dict[str, bytes]) -> None:

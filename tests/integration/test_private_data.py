@@ -150,7 +150,10 @@ class PrivateNet:
         return bytes(found[0][0]) if found else None  # type: ignore[arg-type]
 
     def stored_write_sets(self, msp_id: str) -> list[bytes]:
-        return [bytes(r[0]) for r in self.rows(msp_id, "SELECT rwset FROM private_writes")]  # type: ignore[arg-type]
+        """The chaincode's private write sets the peer keeps (each org keeps its own
+        approvals of definitions too: private data of `_lifecycle`)."""
+        rows = self.rows(msp_id, "SELECT rwset FROM private_writes WHERE ns = ?", CHAINCODE)
+        return [bytes(r[0]) for r in rows]  # type: ignore[arg-type]
 
     def stop(self) -> None:
         for node in (*(p.node for p in self.peers.values()), self.net.orderer):

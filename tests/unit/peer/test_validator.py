@@ -51,6 +51,7 @@ from consortia.protoutil.response import create_proposal_response
 from consortia.protoutil.transaction import create_signed_transaction
 from peer.committer.validator import EndorsementPolicies, TxValidator, ValidationResult
 from peer.ledger.kvledger import PeerLedger
+from peer.ledger.pvtdata import key_hash, value_hash
 from peer.ledger.rwset import VALIDATION_PARAMETER, Version
 from tests.support import testnet
 from tests.support.identities import make_org
@@ -568,6 +569,38 @@ def test_reading_lifecycle_is_allowed(chain: Chain, parties: Parties) -> None:
     env = parties.tx({CC: NsWrites(writes={"k": b"v"}),
                       "_lifecycle": NsWrites(reads={"namespaces/fields/cc/Sequence": None})})
     assert codes(chain.add(env)) == ["VALID"]
+
+
+def lifecycle_approval(collection: str) -> bytes:
+    """`_lifecycle` results that write one key of `collection` (as an approval does: only
+    hashes reach the block)."""
+    hashed = kv_rwset_pb2.HashedRWSet(hashed_writes=[kv_rwset_pb2.KVWriteHash(
+        key_hash=key_hash("approvals/cc/1/version"), value_hash=value_hash(b"version=1.0"))])
+    written = rwset_pb2.CollectionHashedReadWriteSet(collection_name=collection, pvt_rwset_hash=b"\x01" * 32,
+                                                     hashed_rwset=hashed.SerializeToString())
+    return raw_rwset(ns_rwset("_lifecycle", collection_hashed_rwset=[written]))
+
+
+def test_an_org_approves_through_its_implicit_collection_of_lifecycle(chain: Chain, parties: Parties) -> None:
+    """An approval needs no other org's endorsement: its own peer's is enough."""
+    env = parties.tx(results=lifecycle_approval("_implicit_org_Org1MSP"), chaincode="_lifecycle",
+                     endorsers=[parties.peer1])
+    assert codes(chain.add(env)) == ["VALID"]
+
+
+def test_no_other_org_can_approve_in_an_orgs_name(chain: Chain, parties: Parties) -> None:
+    """Only an org's own peers may write its approval (its implicit collection of `_lifecycle`)."""
+    env = parties.tx(results=lifecycle_approval("_implicit_org_Org1MSP"), chaincode="_lifecycle",
+                     endorsers=[parties.peer2])
+    assert_code(chain.add(env), 0, Code.ENDORSEMENT_POLICY_FAILURE, "collection _implicit_org_Org1MSP of _lifecycle")
+    admin_signed = parties.tx(results=lifecycle_approval("_implicit_org_Org1MSP"), chaincode="_lifecycle",
+                              endorsers=[parties.admin1])  # Org1, but not a peer
+    assert_code(chain.add(admin_signed), 0, Code.ENDORSEMENT_POLICY_FAILURE)
+
+
+def test_illegal_writeset_for_a_chaincode_writing_lifecycle_private_data(chain: Chain, parties: Parties) -> None:
+    env = parties.tx(results=lifecycle_approval("_implicit_org_Org1MSP"), endorsers=[parties.peer1])
+    assert_code(chain.add(env), 0, Code.ILLEGAL_WRITESET, "writes to system namespace _lifecycle")
 
 
 def test_a_collection_the_chaincode_does_not_define_fails_endorsement_policy(chain: Chain, parties: Parties) -> None:
