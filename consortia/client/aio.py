@@ -15,8 +15,8 @@ the gateway.
 
 The requests, signatures, results and errors are those of `consortia.client`, built by
 the same code (each object here wraps its synchronous twin), offline signing included.
-Chaincode events come as an `async for` stream. Not here yet: block events, for which
-the synchronous API serves.
+Chaincode events and block events (whole, filtered, or with private data) come as
+`async for` streams.
 """
 
 from __future__ import annotations
@@ -27,12 +27,16 @@ from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
 import grpc
+from fabric_protos.common import common_pb2
+from fabric_protos.peer import events_pb2
 
 from consortia.client import (
+    block_events,
     chaincode_events,
     commit,
     contract,
     gateway,
+    network,
     proposal,
     transaction,
 )
@@ -86,6 +90,20 @@ class Gateway:
         return ChaincodeEventsRequest(
             self._connection, self._decoder.new_signed_chaincode_events_request(request_bytes, signature))
 
+    def new_signed_block_events_request(self, request_bytes: bytes, signature: bytes) -> BlockEventsRequest:
+        return BlockEventsRequest(self._connection, self._decoder.new_signed_block_events_request(request_bytes,
+                                                                                                  signature))
+
+    def new_signed_filtered_block_events_request(self, request_bytes: bytes,
+                                                 signature: bytes) -> FilteredBlockEventsRequest:
+        return FilteredBlockEventsRequest(
+            self._connection, self._decoder.new_signed_filtered_block_events_request(request_bytes, signature))
+
+    def new_signed_block_and_private_data_events_request(self, request_bytes: bytes,
+                                                         signature: bytes) -> BlockAndPrivateDataEventsRequest:
+        return BlockAndPrivateDataEventsRequest(
+            self._connection, self._decoder.new_signed_block_and_private_data_events_request(request_bytes, signature))
+
     async def close(self) -> None:
         """Close the connection, unless it was handed in."""
         if self._owns_channel:
@@ -100,26 +118,24 @@ class Gateway:
 
 
 class Network:
-    """Channel `name`: its contracts, the commit status of its transactions, and its
-    chaincode events."""
+    """Channel `name`: its contracts, the commit status of its transactions, its chaincode
+    events and its blocks."""
 
     def __init__(self, connection: Connection, name: str) -> None:
         self._connection = connection
-        self._name = name
+        self._twin = network.Network(connection, name)
 
     @property
     def name(self) -> str:
-        return self._name
+        return self._twin.name
 
     def get_contract(self, chaincode_name: str, contract_name: str | None = None) -> Contract:
         """The contract `contract_name` of the chaincode (its default contract if None)."""
-        twin = contract.Contract(self._connection, self._name, chaincode_name, contract_name)
-        return Contract(self._connection, twin)
+        return Contract(self._connection, self._twin.get_contract(chaincode_name, contract_name))
 
     def new_commit(self, transaction_id: str) -> Commit:
         """The commit status of any transaction of this channel, by its id."""
-        request = commit.commit_status_request(self._name, transaction_id, self._connection.creator)
-        return Commit(self._connection, commit.Commit(self._connection, request, transaction_id, self._name))
+        return Commit(self._connection, self._twin.new_commit(transaction_id))
 
     def get_chaincode_events(self, chaincode_name: str, start_block: int | None = None,
                              checkpoint: Checkpoint | None = None,
@@ -131,8 +147,40 @@ class Network:
     def new_chaincode_events_request(self, chaincode_name: str, start_block: int | None = None,
                                      checkpoint: Checkpoint | None = None) -> ChaincodeEventsRequest:
         """The request `get_chaincode_events` sends, for offline signing."""
-        return ChaincodeEventsRequest(self._connection, chaincode_events.ChaincodeEventsRequest.create(
-            self._connection, self._name, chaincode_name, start_block, checkpoint))
+        return ChaincodeEventsRequest(self._connection,
+                                      self._twin.new_chaincode_events_request(chaincode_name, start_block, checkpoint))
+
+    def get_block_events(self, start_block: int | None = None, checkpoint: Checkpoint | None = None,
+                         timeout: float | None = None) -> AsyncEventStream[common_pb2.Block]:
+        """Blocks from the checkpoint's block, `start_block`, or the newest block, as they
+        commit, for `async for`; close the stream (or leave `async with`) to end it."""
+        return self.new_block_events_request(start_block, checkpoint).get_events(timeout)
+
+    def new_block_events_request(self, start_block: int | None = None,
+                                 checkpoint: Checkpoint | None = None) -> BlockEventsRequest:
+        return BlockEventsRequest(self._connection, self._twin.new_block_events_request(start_block, checkpoint))
+
+    def get_filtered_block_events(self, start_block: int | None = None, checkpoint: Checkpoint | None = None,
+                                  timeout: float | None = None) -> AsyncEventStream[events_pb2.FilteredBlock]:
+        """Filtered blocks (transaction ids, types, validation codes, event names)."""
+        return self.new_filtered_block_events_request(start_block, checkpoint).get_events(timeout)
+
+    def new_filtered_block_events_request(self, start_block: int | None = None,
+                                          checkpoint: Checkpoint | None = None) -> FilteredBlockEventsRequest:
+        return FilteredBlockEventsRequest(self._connection,
+                                          self._twin.new_filtered_block_events_request(start_block, checkpoint))
+
+    def get_block_and_private_data_events(
+            self, start_block: int | None = None, checkpoint: Checkpoint | None = None,
+            timeout: float | None = None) -> AsyncEventStream[events_pb2.BlockAndPrivateData]:
+        """Blocks with the private data of the collections the client's org is a member of."""
+        return self.new_block_and_private_data_events_request(start_block, checkpoint).get_events(timeout)
+
+    def new_block_and_private_data_events_request(self, start_block: int | None = None,
+                                                  checkpoint: Checkpoint | None = None,
+                                                  ) -> BlockAndPrivateDataEventsRequest:
+        return BlockAndPrivateDataEventsRequest(
+            self._connection, self._twin.new_block_and_private_data_events_request(start_block, checkpoint))
 
 
 class Contract:
@@ -335,6 +383,34 @@ class ChaincodeEventsRequest(_Twin[chaincode_events.ChaincodeEventsRequest]):
         `timeout` limits the whole stream (seconds); by default it has no end."""
         call = self._connection.gateway.ChaincodeEvents(self._twin.signed_request(), timeout=timeout)
         return AsyncEventStream(call, chaincode_events.events_of, self._twin.events_error)
+
+
+B = TypeVar("B", bound=block_events.BlockEventsRequestBase)
+E = TypeVar("E")
+
+
+class _BlockEventsTwin(_Twin[B], Generic[B, E]):
+    def get_events(self, timeout: float | None = None) -> AsyncEventStream[E]:
+        """Open the stream; blocks arrive as they commit, until it is closed. `timeout`
+        limits the whole stream (seconds); by default it has no end."""
+        call = getattr(self._connection.deliver, self._twin.method)(iter([self._twin.signed_envelope()]),
+                                                                    timeout=timeout)
+        return AsyncEventStream(call, self._twin.events_of, self._twin.events_error)
+
+
+class BlockEventsRequest(_BlockEventsTwin[block_events.BlockEventsRequest, common_pb2.Block]):
+    """A (signed or still unsigned) request for a channel's blocks."""
+
+
+class FilteredBlockEventsRequest(_BlockEventsTwin[block_events.FilteredBlockEventsRequest,
+                                                  events_pb2.FilteredBlock]):
+    """A (signed or still unsigned) request for a channel's filtered blocks."""
+
+
+class BlockAndPrivateDataEventsRequest(_BlockEventsTwin[block_events.BlockAndPrivateDataEventsRequest,
+                                                        events_pb2.BlockAndPrivateData]):
+    """A (signed or still unsigned) request for a channel's blocks with the private data
+    the requester's organization may see."""
 
 
 def connect(

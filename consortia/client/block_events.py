@@ -67,8 +67,12 @@ def unsigned_seek_envelope(channel_id: str, creator: bytes, seek: ab_pb2.SeekInf
     return common_pb2.Envelope(payload=payload.SerializeToString())
 
 
-class _BlockEventsRequestBase:
-    _method = ""
+class BlockEventsRequestBase:
+    """What the three kinds of block events request share (Deliver, DeliverFiltered,
+    DeliverWithPrivateData): a signed seek envelope, and how responses become events."""
+
+    _method = ""  # the Deliver service's method
+    _kind = ""  # the field of a DeliverResponse that carries an event
     _rebuild = ""
 
     def __init__(self, connection: Connection, envelope: common_pb2.Envelope) -> None:
@@ -84,69 +88,77 @@ class _BlockEventsRequestBase:
         """What an offline signer signs: the SHA-256 of the envelope's payload."""
         return digest(self._envelope.payload)
 
-    def _open(self, timeout: float | None) -> Any:
+    def _stream(self, timeout: float | None) -> EventStream[Any]:
+        call = getattr(self._connection.deliver, self.method)(iter([self.signed_envelope()]), timeout=timeout)
+        return EventStream(call, self.events_of, self.events_error)
+
+    # The steps of get_events() around the gRPC call, which consortia.client.aio makes
+    # with asyncio.
+
+    @property
+    def method(self) -> str:
+        """The name of the Deliver service's method that serves this request."""
+        return self._method
+
+    def signed_envelope(self) -> common_pb2.Envelope:
+        """The signed seek envelope (NoSignerError if unsigned and no signer)."""
         if not self._envelope.signature:
             self._envelope.signature = self._connection.identity.sign(
                 self._envelope.payload, f"rebuild the request with gateway.{self._rebuild}(request.bytes(), signature)"
             )
-        return getattr(self._connection.deliver, self._method)(iter([self._envelope]), timeout=timeout)
+        return self._envelope
 
-    def _on_error(self, error: grpc.RpcError) -> GatewayError:
-        return gateway_error(error, f"block events on channel {self._channel_id}", self._connection.address)
-
-    def _stream(self, kind: str, timeout: float | None) -> EventStream[Any]:
-        """The stream of the responses' `kind` field (a status ends it)."""
-
-        def items(response: events_pb2.DeliverResponse) -> list[Any]:
-            found = response.WhichOneof("Type")
-            if found == kind:
-                return [getattr(response, kind)]
-            if found == "status":
-                self._status(response)
-            return []
-
-        return EventStream(self._open(timeout), items, self._on_error)
-
-    def _status(self, response: events_pb2.DeliverResponse) -> None:
-        """A status ends the stream: SUCCESS once the stop block is sent, else a refusal."""
-        if response.status != common_pb2.SUCCESS:
+    def events_of(self, response: events_pb2.DeliverResponse) -> list[Any]:
+        """The event one response carries (none for a status, which ends the stream:
+        SUCCESS once the stop block is sent, else a refusal raised as DeliverError)."""
+        found = response.WhichOneof("Type")
+        if found == self._kind:
+            return [getattr(response, self._kind)]
+        if found == "status" and response.status != common_pb2.SUCCESS:
             raise DeliverError(self._channel_id, int(response.status))
+        return []
+
+    def events_error(self, error: grpc.RpcError) -> GatewayError:
+        return gateway_error(error, f"block events on channel {self._channel_id}", self._connection.address)
 
     def bytes(self) -> bytes:
         """The serialized seek envelope, for offline signing."""
         return bytes(self._envelope.SerializeToString())
 
 
-class BlockEventsRequest(_BlockEventsRequestBase):
+class BlockEventsRequest(BlockEventsRequestBase):
     """A (signed or still unsigned) request for a channel's blocks."""
 
     _method = "Deliver"
+    _kind = "block"
     _rebuild = "new_signed_block_events_request"
 
     def get_events(self, timeout: float | None = None) -> BlockEventStream:
         """Open the stream of `common.Block`s; it has no end unless closed or given `timeout`."""
-        return self._stream("block", timeout)
+        return self._stream(timeout)
 
 
-class FilteredBlockEventsRequest(_BlockEventsRequestBase):
+class FilteredBlockEventsRequest(BlockEventsRequestBase):
     """A (signed or still unsigned) request for a channel's filtered blocks."""
 
     _method = "DeliverFiltered"
+    _kind = "filtered_block"
     _rebuild = "new_signed_filtered_block_events_request"
 
     def get_events(self, timeout: float | None = None) -> FilteredBlockEventStream:
         """Open the stream of `peer.FilteredBlock`s; no end unless closed or given `timeout`."""
-        return self._stream("filtered_block", timeout)
+        return self._stream(timeout)
 
 
-class BlockAndPrivateDataEventsRequest(_BlockEventsRequestBase):
+class BlockAndPrivateDataEventsRequest(BlockEventsRequestBase):
     """A (signed or still unsigned) request for a channel's blocks with the private data
     the requester's organization may see."""
 
     _method = "DeliverWithPrivateData"
+    _kind = "block_and_private_data"
     _rebuild = "new_signed_block_and_private_data_events_request"
 
     def get_events(self, timeout: float | None = None) -> BlockAndPrivateDataEventStream:
         """Open the stream of `peer.BlockAndPrivateData`: each block, and the private write
         sets (`rwset.TxPvtReadWriteSet`) by the position of their transaction in it."""
-        return self._stream("block_and_private_data", timeout)
+        return self._stream(timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
@@ -60,7 +61,8 @@ class FakeRpcError(grpc.RpcError):
 
 
 class FakeAioChannel(FakeChannel):
-    """Stands in for `grpc.aio.Channel`: the same answers, given when awaited."""
+    """Stands in for `grpc.aio.Channel`: the same answers, given when awaited; a
+    streaming method's answer is the call object itself (a `FakeStreamCall`)."""
 
     def _method(self, path: str, *args: Any, **kwargs: Any) -> Callable[..., Any]:
         call = super()._method(path)
@@ -70,7 +72,36 @@ class FakeAioChannel(FakeChannel):
 
         return awaited
 
-    unary_unary = unary_stream = stream_unary = stream_stream = _method
+    def _streaming(self, path: str, *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        return super()._method(path)
+
+    unary_unary = stream_unary = _method
+    unary_stream = stream_stream = _streaming
 
     async def close(self) -> None:  # type: ignore[override]
         self.closed = True
+
+
+class FakeStreamCall:
+    """A grpc.aio server-streaming call: `read()` gives each item (raising the errors),
+    then EOF, or waits until cancelled when `endless`."""
+
+    def __init__(self, items: list[object], *, endless: bool = False) -> None:
+        self.items = items
+        self.endless = endless
+        self.cancelled = asyncio.Event()
+
+    async def read(self) -> object:
+        if self.items:
+            item = self.items.pop(0)
+            if isinstance(item, Exception):
+                raise item
+            return item
+        if not self.endless:
+            return grpc.aio.EOF
+        await self.cancelled.wait()
+        raise asyncio.CancelledError
+
+    def cancel(self) -> bool:
+        self.cancelled.set()
+        return True

@@ -4,15 +4,19 @@ signed alike, and fails with the same errors."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import grpc
 import pytest
+from fabric_protos.common import common_pb2
 from fabric_protos.gateway import gateway_pb2
-from fabric_protos.peer import proposal_response_pb2
+from fabric_protos.orderer import ab_pb2
+from fabric_protos.peer import events_pb2, proposal_response_pb2
 
 from consortia.client import (
     CommitError,
     CommitStatusError,
+    DeliverError,
     EndorseError,
     GatewayError,
     NoSignerError,
@@ -22,9 +26,10 @@ from consortia.client import (
 from consortia.client.stream import AsyncEventStream
 from consortia.errors import ConsortiaError
 from consortia.msp.signing import SigningIdentity, verify_signature
+from consortia.protoutil.envelope import unpack_envelope
 from consortia.protoutil.proposal import unpack_proposal
 from tests.support.identities import SampleOrg
-from tests.unit.client.fakes import FakeAioChannel, FakeRpcError
+from tests.unit.client.fakes import FakeAioChannel, FakeRpcError, FakeStreamCall
 from tests.unit.client.test_messages import endorsed
 
 pytestmark = pytest.mark.unit
@@ -159,29 +164,85 @@ def test_offline_signing_round_trip(channel: FakeAioChannel, user: SigningIdenti
     verify_signature(public_key, calls["CommitStatus"].signature, calls["CommitStatus"].request)
 
 
-class FakeStreamCall:
-    """A grpc.aio server-streaming call: `read()` gives each item (raising the errors),
-    then EOF, or waits until cancelled when `endless`."""
+def deliver(*responses: events_pb2.DeliverResponse, endless: bool = False) -> Callable[..., FakeStreamCall]:
+    return lambda requests, timeout: FakeStreamCall(list(responses), endless=endless)
 
-    def __init__(self, items: list[object], *, endless: bool = False) -> None:
-        self.items = items
-        self.endless = endless
-        self.cancelled = asyncio.Event()
 
-    async def read(self) -> object:
-        if self.items:
-            item = self.items.pop(0)
-            if isinstance(item, Exception):
-                raise item
-            return item
-        if not self.endless:
-            return grpc.aio.EOF
-        await self.cancelled.wait()
-        raise asyncio.CancelledError
+def sent_envelope(channel: FakeAioChannel, method: str) -> common_pb2.Envelope:
+    """The one seek envelope the client sent to `method` (its request iterator's item)."""
+    (envelope,) = [e for name, requests in channel.calls if name == method for e in requests]
+    return envelope
 
-    def cancel(self) -> bool:
-        self.cancelled.set()
-        return True
+
+def test_block_events_of_each_kind_stream_as_they_come(channel: FakeAioChannel, user: SigningIdentity) -> None:
+    block = common_pb2.Block(header=common_pb2.BlockHeader(number=4))
+    filtered = events_pb2.FilteredBlock(channel_id="ch", number=4, filtered_transactions=[
+        events_pb2.FilteredTransaction(txid="t1", tx_validation_code=0)])
+    private = events_pb2.BlockAndPrivateData(block=block)
+    channel.answers["Deliver"] = deliver(events_pb2.DeliverResponse(block=block), endless=True)
+    channel.answers["DeliverFiltered"] = deliver(events_pb2.DeliverResponse(filtered_block=filtered),
+                                                 events_pb2.DeliverResponse(status=common_pb2.SUCCESS))
+    channel.answers["DeliverWithPrivateData"] = deliver(events_pb2.DeliverResponse(block_and_private_data=private))
+
+    async def scenario() -> tuple[list[int], list[str], list[int], bool]:
+        network = aio.connect(channel, signer=user).get_network("ch")
+        async with network.get_block_events(start_block=4) as blocks:
+            numbers = [(await anext(blocks)).header.number]
+            waiting = asyncio.create_task(anext(blocks, None))  # nothing more yet: waits
+            await asyncio.sleep(0.01)
+        ended = await waiting is None and blocks.closed
+        tx_ids = [t.txid async for f in network.get_filtered_block_events(4) for t in f.filtered_transactions]
+        with_private = [b.block.header.number async for b in network.get_block_and_private_data_events(4)]
+        return numbers, tx_ids, with_private, ended
+
+    assert asyncio.run(scenario()) == ([4], ["t1"], [4], True)
+    for method in ("Deliver", "DeliverFiltered", "DeliverWithPrivateData"):
+        envelope = sent_envelope(channel, method)
+        verify_signature(user.identity.public_key, envelope.signature, envelope.payload)
+        unpacked = unpack_envelope(envelope)
+        assert (unpacked.channel_id, unpacked.header_type) == ("ch", common_pb2.DELIVER_SEEK_INFO)
+        assert ab_pb2.SeekInfo.FromString(unpacked.payload.data).start.specified.number == 4
+
+
+def test_block_events_refused_or_failed_end_with_the_synchronous_api_s_errors(channel: FakeAioChannel,
+                                                                              user: SigningIdentity) -> None:
+    channel.answers["Deliver"] = deliver(events_pb2.DeliverResponse(status=common_pb2.FORBIDDEN))
+    channel.answers["DeliverFiltered"] = deliver(FakeRpcError(grpc.StatusCode.UNAVAILABLE, "peer went away"))
+
+    async def scenario() -> None:
+        network = aio.connect(channel, signer=user).get_network("ch")
+        with pytest.raises(DeliverError, match="FORBIDDEN"):
+            await anext(network.get_block_events(0))
+        with pytest.raises(GatewayError, match="block events on channel ch.*peer went away"):
+            await anext(network.get_filtered_block_events(0))
+
+    asyncio.run(scenario())
+
+
+def test_block_events_requests_are_signed_offline(channel: FakeAioChannel, user: SigningIdentity) -> None:
+    channel.answers["Deliver"] = deliver()
+
+    async def scenario() -> None:
+        gateway = aio.connect(channel, identity=user.serialize())
+        network = gateway.get_network("ch")
+        for unsigned, rebuild in (
+                (network.new_block_events_request(0), gateway.new_signed_block_events_request),
+                (network.new_filtered_block_events_request(0), gateway.new_signed_filtered_block_events_request),
+                (network.new_block_and_private_data_events_request(0),
+                 gateway.new_signed_block_and_private_data_events_request)):
+            with pytest.raises(NoSignerError, match=rebuild.__name__):
+                unsigned.get_events()
+            assert channel.calls == []  # nothing unsigned left the client
+            signed = rebuild(unsigned.bytes(), sign_digest(user.private_key, unsigned.digest()))
+            assert signed.channel_id == "ch"
+        unsigned = network.new_block_events_request(0)
+        signed = gateway.new_signed_block_events_request(unsigned.bytes(),
+                                                         sign_digest(user.private_key, unsigned.digest()))
+        assert [block async for block in signed.get_events()] == []
+
+    asyncio.run(scenario())
+    envelope = sent_envelope(channel, "Deliver")
+    verify_signature(user.identity.public_key, envelope.signature, envelope.payload)
 
 
 def unavailable(error: grpc.RpcError) -> Exception:
