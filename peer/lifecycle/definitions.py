@@ -84,7 +84,8 @@ class Definitions:
 
                 definition = state.committed(get, name)
                 if definition is not None:
-                    found = (definition, state.package_of(own, definition))
+                    found = (definition, state.package_of(own, definition)
+                             or state.legacy_package_of(get, definition, self.msp_id))
         cache[name] = found
         return found
 

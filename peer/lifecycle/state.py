@@ -26,7 +26,7 @@ from fabric_protos.peer import collection_pb2, policy_pb2
 from fabric_protos.peer.lifecycle import lifecycle_pb2
 
 from consortia.lifecycle.collections import IMPLICIT_PREFIX, implicit_config
-from consortia.lifecycle.definition import Definition
+from consortia.lifecycle.definition import Definition, differences, normalized
 from consortia.msp.identity import Role
 from consortia.policy import Principal, to_envelope
 from peer.ledger.pvtdata import value_hash
@@ -146,6 +146,21 @@ def approvals(hashes: HashGetter, proposed: Definition, orgs: Iterable[str]) -> 
         if diff:
             mismatches[org] = diff
     return Approvals(approved, mismatches)
+
+
+def legacy_package_of(get: Getter, definition: Definition, msp_id: str) -> str | None:
+    """The package of a committed definition as a ledger written before approvals became
+    private data recorded it (the public record `approvals/<name>/<sequence>/<MSP>`), so
+    that a peer upgraded over such a ledger goes on running its chaincodes."""
+    raw = get(f"{APPROVALS}{definition.name}/{definition.sequence}/{msp_id}")
+    if raw is None:
+        return None
+    record = lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgArgs.FromString(raw)
+    if differences(normalized(definition.name, record), definition):
+        return None
+    if record.source.WhichOneof("Type") != "local_package":
+        return None
+    return str(record.source.local_package.package_id) or None
 
 
 def package_of(own: Getter, definition: Definition) -> str | None:
