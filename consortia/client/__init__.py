@@ -19,8 +19,8 @@ Fabric one), with the names of the official Go and Node SDKs in Python's case:
 
 The API is synchronous (blocking gRPC); event streams are iterators closed from any
 thread. `consortia.client.aio` is the same API for asyncio: coroutine calls, and chaincode
-events as `async for` (block events aside). Errors are `consortia.errors.ConsortiaError`s that print what each endorser or
-orderer said.
+and block events as `async for`. Errors are `consortia.errors.ConsortiaError`s that
+print what each endorser or orderer said.
 """
 
 from consortia.client.block_events import (

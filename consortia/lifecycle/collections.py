@@ -23,7 +23,7 @@ from typing import Any
 from fabric_protos.peer import collection_pb2, policy_pb2
 
 from consortia.errors import PolicyError, PolicySyntaxError
-from consortia.lifecycle.definition import DefinitionError
+from consortia.lifecycle.definition import LIFECYCLE, DefinitionError
 from consortia.msp.identity import Role
 from consortia.policy import OutOf, Principal, SignatureRule, from_envelope, parse_signature_policy, principals_of, to_envelope
 
@@ -247,12 +247,23 @@ def implicit_config(msp_id: str) -> collection_pb2.StaticCollectionConfig:
     )
 
 
-def find_config(package: collection_pb2.CollectionConfigPackage | None,
+def find_config(namespace: str, package: collection_pb2.CollectionConfigPackage | None,
                 name: str) -> collection_pb2.StaticCollectionConfig | None:
-    """The collection `name` of a definition's package, or the implicit collection it names."""
+    """Collection `name` of chaincode `namespace`: one of its definition's `package`, or
+    the implicit collection it names.
+
+    `_lifecycle` has only the implicit ones, where each org keeps its approvals: only the
+    org's own peers may write it (its endorsement policy), so that no other org approves
+    in its name.
+    """
     if name.startswith(IMPLICIT_PREFIX):
         msp_id = name[len(IMPLICIT_PREFIX):]
-        return implicit_config(msp_id) if msp_id else None
+        if not msp_id:
+            return None
+        config = implicit_config(msp_id)
+        if namespace == LIFECYCLE:
+            config.endorsement_policy.signature_policy.CopyFrom(to_envelope(Principal(msp_id, Role.PEER)))
+        return config
     for config in (package.config if package is not None else ()):
         if config.HasField("static_collection_config") and config.static_collection_config.name == name:
             return config.static_collection_config

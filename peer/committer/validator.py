@@ -68,7 +68,6 @@ from peer.ledger.rwset import (
 )
 from peer.ledger.statedb import StateReader, StateUpdate
 from peer.ledger.updates import History, apply_rwset, state_namespaces
-from peer.lifecycle import state as lifecycle_state
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +98,7 @@ class ChannelDefaultPolicies:
         return APPLICATION_ENDORSEMENT
 
     def collection(self, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
-        if namespace == LIFECYCLE:
-            return lifecycle_state.collection_config(name)
-        return find_config(None, name)
+        return find_config(namespace, None, name)
 
     def defines_collections(self, namespace: str) -> bool:
         return False

@@ -129,10 +129,8 @@ class Definitions:
     def collection(self, channel_id: str, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
         """A collection of the committed definition, or an implicit one (chaincodes of
         the peer's configuration have only those)."""
-        if namespace == LIFECYCLE:
-            return state.collection_config(name)
         found = self.committed(channel_id, namespace)
-        return find_config(found[0].collections if found is not None else None, name)
+        return find_config(namespace, found[0].collections if found is not None else None, name)
 
     def policies(self, channel_id: str) -> ChannelPolicies:
         return ChannelPolicies(self, channel_id)
@@ -185,15 +183,12 @@ class LedgerCollections:
         self.msp_id = msp_id
 
     def _config(self, reader: StateReader, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
-        if namespace == LIFECYCLE:
-            return state.collection_config(name)
-
         def get(key: str) -> bytes | None:
             value = reader.get(LIFECYCLE, key)
             return None if value is None else value.value
 
         definition = state.committed(get, namespace)
-        return find_config(definition.collections if definition is not None else None, name)
+        return find_config(namespace, definition.collections if definition is not None else None, name)
 
     def keeps(self, reader: StateReader, namespace: str, collection: str) -> bool:
         config = self._config(reader, namespace, collection)

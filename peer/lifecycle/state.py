@@ -14,7 +14,8 @@ proposal's arguments are in the transaction, as in Fabric). The parameters are s
 one per key, as Fabric stores them, so that any peer can tell from the hashes alone
 whether an org approved a proposed definition and, if it approved another one, in
 which parameters they differ. The package is not among them: each org chooses its
-own. Only the org's peers may write its implicit collection (`collection_config`).
+own. Only the org's peers may write its implicit collection (see
+`consortia.lifecycle.collections.find_config`).
 """
 
 from __future__ import annotations
@@ -22,13 +23,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from fabric_protos.peer import collection_pb2, policy_pb2
+from fabric_protos.peer import collection_pb2
 from fabric_protos.peer.lifecycle import lifecycle_pb2
 
-from consortia.lifecycle.collections import IMPLICIT_PREFIX, implicit_config
 from consortia.lifecycle.definition import Definition, differences, normalized
-from consortia.msp.identity import Role
-from consortia.policy import Principal, to_envelope
 from peer.ledger.pvtdata import value_hash
 
 DEFINITIONS = "namespaces/"
@@ -52,18 +50,6 @@ def field_key(name: str, sequence: int, field: str) -> str:
 
 def source_key(name: str, sequence: int) -> str:
     return f"{SOURCES}{name}/{sequence}"
-
-
-def collection_config(name: str) -> collection_pb2.StaticCollectionConfig | None:
-    """A collection of `_lifecycle`: an org's implicit collection, which only that org's
-    peers may write (its endorsement policy), so that no one else approves in its name."""
-    msp_id = name[len(IMPLICIT_PREFIX):] if name.startswith(IMPLICIT_PREFIX) else ""
-    if not msp_id:
-        return None
-    config = implicit_config(msp_id)
-    config.endorsement_policy.CopyFrom(
-        policy_pb2.ApplicationPolicy(signature_policy=to_envelope(Principal(msp_id, Role.PEER))))
-    return config
 
 
 def committed(get: Getter, name: str) -> Definition | None:
@@ -158,9 +144,7 @@ def legacy_package_of(get: Getter, definition: Definition, msp_id: str) -> str |
     record = lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgArgs.FromString(raw)
     if differences(normalized(definition.name, record), definition):
         return None
-    if record.source.WhichOneof("Type") != "local_package":
-        return None
-    return str(record.source.local_package.package_id) or None
+    return _package_id(record.source)
 
 
 def package_of(own: Getter, definition: Definition) -> str | None:
@@ -170,7 +154,11 @@ def package_of(own: Getter, definition: Definition) -> str | None:
     source = own(source_key(definition.name, definition.sequence))
     if stored != _field_values(definition) or source is None:
         return None
-    chosen = lifecycle_pb2.ChaincodeSource.FromString(source)
-    if chosen.WhichOneof("Type") != "local_package":
+    return _package_id(lifecycle_pb2.ChaincodeSource.FromString(source))
+
+
+def _package_id(source: lifecycle_pb2.ChaincodeSource) -> str | None:
+    """The installed package a source names (None: the org runs none)."""
+    if source.WhichOneof("Type") != "local_package":
         return None
-    return str(chosen.local_package.package_id) or None
+    return str(source.local_package.package_id) or None

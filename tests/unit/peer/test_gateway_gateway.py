@@ -261,7 +261,7 @@ class FixedPolicies:
 
     def collection(self, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
         self.asked_collections.append(name)
-        return find_config(self.collections, name)
+        return find_config(namespace, self.collections, name)
 
     def defines_collections(self, namespace: str) -> bool:
         return len(self.collections.config) > 0

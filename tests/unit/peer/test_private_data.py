@@ -76,7 +76,7 @@ class Definitions:
         return APPLICATION_ENDORSEMENT
 
     def collection(self, namespace: str, name: str) -> collection_pb2.StaticCollectionConfig | None:
-        return find_config(COLLECTIONS, name) if namespace == CC else find_config(None, name)
+        return find_config(namespace, COLLECTIONS if namespace == CC else None, name)
 
 
 class Rules:

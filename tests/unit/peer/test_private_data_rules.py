@@ -36,7 +36,7 @@ PACKAGE = parse_collections_json(json.dumps([
 
 
 def access(peer_msp: str, creator_msp: str) -> CollectionAccess:
-    return CollectionAccess(peer_msp, creator_msp, lambda ns, name: find_config(PACKAGE, name) if ns == "cc" else None)
+    return CollectionAccess(peer_msp, creator_msp, lambda ns, name: find_config(ns, PACKAGE, name) if ns == "cc" else None)
 
 
 def test_a_member_peer_reads_and_a_non_member_peer_says_why_not() -> None:
