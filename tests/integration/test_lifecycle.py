@@ -63,7 +63,17 @@ class LifecycleNet:
     def approve(self, definition: Definition, package_id: str | None, *orgs: str) -> None:
         for org in orgs:
             with self.gateway(org) as gateway:
-                ops.approve(gateway, "ch1", definition, package_id, org)
+                self.settle(ops.approve(gateway, "ch1", definition, package_id, org))
+
+    def commit(self, definition: Definition, endorsing_orgs: list[str], via: str = "Org1MSP") -> None:
+        with self.gateway(via) as gateway:
+            self.settle(ops.commit(gateway, "ch1", definition, endorsing_orgs))
+
+    def settle(self, number: int) -> None:
+        """Wait until every peer has committed block `number`: a submit returns once the
+        gateway's own peer has, and the next step may ask another org's peer."""
+        for peer in self.peers.values():
+            run(self.net.wait_for_height(peer, "ch1", number + 1))
 
     def stop(self) -> None:
         for node in (*(p.node for p in self.peers.values()), self.net.orderer):
@@ -115,7 +125,8 @@ def test_commit_needs_a_majority_then_the_chaincode_runs(lnet: LifecycleNet, pac
     lnet.approve(definition, package_id, "Org2MSP")
     with lnet.gateway("Org1MSP") as gateway:
         assert dict(ops.check_commit_readiness(gateway, "ch1", definition).approvals)["Org2MSP"] is True
-        ops.commit(gateway, "ch1", definition, ["Org1MSP", "Org2MSP"])
+    lnet.commit(definition, ["Org1MSP", "Org2MSP"])
+    with lnet.gateway("Org1MSP") as gateway:
         committed = ops.query_committed(gateway, "ch1", "versioned")
         assert committed is not None and committed.sequence == 1 and committed.version == "1.0"
         assert dict(committed.approvals) == {"Org1MSP": True, "Org2MSP": True, "Org3MSP": False}
@@ -167,8 +178,7 @@ def test_upgrade_changes_behaviour_and_policy(lnet: LifecycleNet, packages: dict
     package_id = lnet.install(packages["v2"], "Org1MSP", "Org2MSP")
     upgrade = ops.definition("versioned", "2.0", 2, "OR('Org1MSP.peer')")
     lnet.approve(upgrade, package_id, "Org1MSP", "Org2MSP")
-    with lnet.gateway("Org1MSP") as gateway:
-        ops.commit(gateway, "ch1", upgrade, ["Org1MSP", "Org2MSP"])
+    lnet.commit(upgrade, ["Org1MSP", "Org2MSP"])
     with lnet.gateway("Org1MSP", "User1") as gateway:
         contract = gateway.get_network("ch1").get_contract("versioned")
         assert contract.evaluate_transaction("version") == b"v2"
@@ -191,8 +201,7 @@ def test_a_chaincode_as_a_service_package(lnet: LifecycleNet, tmp_path: Path) ->
         package_id = lnet.install(package, "Org1MSP", "Org2MSP")
         definition = ops.definition("svc", "1.0", 1, "OR('Org1MSP.peer', 'Org2MSP.peer')")
         lnet.approve(definition, package_id, "Org1MSP", "Org2MSP")
-        with lnet.gateway("Org2MSP") as gateway:
-            ops.commit(gateway, "ch1", definition, ["Org1MSP", "Org2MSP"])
+        lnet.commit(definition, ["Org1MSP", "Org2MSP"], via="Org2MSP")
         with lnet.gateway("Org2MSP", "User1") as gateway:
             contract = gateway.get_network("ch1").get_contract("svc")
             assert contract.evaluate_transaction("version") == b"service"
@@ -237,8 +246,7 @@ def test_a_commit_endorsed_by_too_few_orgs_is_invalid(lnet: LifecycleNet, packag
 def test_init_required_makes_the_first_transaction_the_init(lnet: LifecycleNet, packages: dict[str, bytes]) -> None:
     definition = ops.definition("initcc", "1.0", 1, "OR('Org1MSP.peer', 'Org2MSP.peer')", init_required=True)
     lnet.approve(definition, read_package(packages["v1"]).package_id, "Org1MSP", "Org2MSP")
-    with lnet.gateway("Org1MSP") as gateway:
-        ops.commit(gateway, "ch1", definition, ["Org1MSP", "Org2MSP"])
+    lnet.commit(definition, ["Org1MSP", "Org2MSP"])
     with lnet.gateway("Org1MSP", "User1") as gateway:
         contract = gateway.get_network("ch1").get_contract("initcc")
         with pytest.raises(EndorseError, match="must be the init"):
@@ -286,8 +294,8 @@ def test_collections_are_agreed_and_committed_with_the_definition(lnet: Lifecycl
         assert dict(readiness.approvals) == {"Org1MSP": True, "Org2MSP": False, "Org3MSP": False}
         assert list(readiness.mismatches["Org2MSP"].items) == ["collections"]
     lnet.approve(definition, package_id, "Org2MSP")
+    lnet.commit(definition, ["Org1MSP", "Org2MSP"])
     with lnet.gateway("Org1MSP") as gateway:
-        ops.commit(gateway, "ch1", definition, ["Org1MSP", "Org2MSP"])
         committed = ops.query_committed(gateway, "ch1", "private")
         assert committed is not None and committed.collections == prices
         # An upgrade may add collections, but neither drop one nor change its blockToLive.

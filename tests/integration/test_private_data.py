@@ -77,7 +77,9 @@ class PrivateNet:
         definition = ops.definition(CHAINCODE, "1.0", 1, ENDORSEMENT, collections=collections)
         for org in ORGS:
             with self.gateway(org, "Admin") as gateway:
-                ops.approve(gateway, "ch1", definition, package_id, org)
+                number = ops.approve(gateway, "ch1", definition, package_id, org)
+        # Every endorser of the commit reads every approval: each must have the last one.
+        self.reach(number + 1)
         with self.gateway("Org1MSP", "Admin") as gateway:
             ops.commit(gateway, "ch1", definition, list(ORGS))
         self.settle()
@@ -110,13 +112,17 @@ class PrivateNet:
         listed = run(adminclient.list_channels(self.net.peer_admin(self.peers[msp_id])))
         return next(c.height for c in listed.channels if c.channel_id == "ch1")
 
+    def reach(self, height: int, *orgs: str) -> None:
+        """Wait until the peers of `orgs` (all by default) have `height` blocks."""
+        for org in orgs or ORGS:
+            eventually(lambda org=org: _at_least(self.height(org), height))
+
     def settle(self, *orgs: str) -> None:
         """Wait until the peers of `orgs` (all by default) have Org1's height, and Org1's
         gateway reaches them again (its connection to a peer that restarted may still be
         waiting to reconnect)."""
-        target = self.height("Org1MSP")
+        self.reach(self.height("Org1MSP"), *orgs)
         for org in orgs or ORGS:
-            eventually(lambda org=org: _at_least(self.height(org), target))
             with self.gateway("Org1MSP") as gateway:
                 contract = gateway.get_network("ch1").get_contract(CHAINCODE)
                 eventually(lambda: contract.evaluate("get_hash", ["secrets", "-"], target_organizations=[org]))
