@@ -16,11 +16,13 @@ the gateway.
 The requests, signatures, results and errors are those of `consortia.client`, built by
 the same code (each object here wraps its synchronous twin), offline signing included.
 Chaincode events and block events (whole, filtered, or with private data) come as
-`async for` streams.
+`async for` streams. `network.watch_commits()` reads the commit statuses of many
+transactions off one filtered-block stream (see `consortia.client.commit_watch`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
@@ -43,9 +45,10 @@ from consortia.client import (
 from consortia.client.chaincode_events import ChaincodeEvent
 from consortia.client.checkpoint import Checkpoint
 from consortia.client.commit import Status
+from consortia.client.commit_watch import CommitWatch, Expected
 from consortia.client.connection import Connection, Timeouts
 from consortia.client.contract import Arg
-from consortia.client.errors import CommitError
+from consortia.client.errors import CommitError, CommitStatusError
 from consortia.client.gateway import open_connection
 from consortia.client.signing import MessageSigner
 from consortia.client.stream import AsyncEventStream
@@ -124,6 +127,8 @@ class Network:
     def __init__(self, connection: Connection, name: str) -> None:
         self._connection = connection
         self._twin = network.Network(connection, name)
+        self._commits = CommitWatch(name, lambda: self.get_filtered_block_events(),
+                                    connection.timeouts.commit_status)
 
     @property
     def name(self) -> str:
@@ -131,7 +136,14 @@ class Network:
 
     def get_contract(self, chaincode_name: str, contract_name: str | None = None) -> Contract:
         """The contract `contract_name` of the chaincode (its default contract if None)."""
-        return Contract(self._connection, self._twin.get_contract(chaincode_name, contract_name))
+        return Contract(self._connection, self._twin.get_contract(chaincode_name, contract_name), self._commits)
+
+    def watch_commits(self) -> CommitWatch:
+        """For `async with`: while open, the commit status of each transaction submitted
+        through this object's contracts comes from one filtered-block stream instead of
+        a CommitStatus call each (see `consortia.client.commit_watch`), which spares the
+        gateway and the client a signed call per transaction."""
+        return self._commits
 
     def new_commit(self, transaction_id: str) -> Commit:
         """The commit status of any transaction of this channel, by its id."""
@@ -186,9 +198,10 @@ class Network:
 class Contract:
     """The functions of one chaincode (or one named contract in it) on one channel."""
 
-    def __init__(self, connection: Connection, synchronous: contract.Contract) -> None:
+    def __init__(self, connection: Connection, synchronous: contract.Contract, commits: CommitWatch) -> None:
         self._connection = connection
         self._contract = synchronous
+        self._commits = commits
 
     @property
     def chaincode_name(self) -> str:
@@ -241,7 +254,7 @@ class Contract:
         """A proposal to call function `name` (see `consortia.client.Contract.new_proposal`)."""
         twin = self._contract.new_proposal(name, args, transient, endorsing_organizations, init=init,
                                            timestamp=timestamp, nonce=nonce)
-        return Proposal(self._connection, twin)
+        return Proposal(self._connection, twin, self._commits)
 
 
 class _Offline(Protocol):
@@ -294,6 +307,10 @@ class _TransactionTwin(_Twin[TX]):
 class Proposal(_TransactionTwin[proposal.Proposal]):
     """A signed call of a chaincode function, to evaluate or endorse."""
 
+    def __init__(self, connection: Connection, twin: proposal.Proposal, commits: CommitWatch | None = None) -> None:
+        super().__init__(connection, twin)
+        self._commits = commits
+
     @property
     def endorsing_organizations(self) -> list[str]:
         return self._twin.endorsing_organizations
@@ -316,11 +333,16 @@ class Proposal(_TransactionTwin[proposal.Proposal]):
                 request, timeout=timeout or self._connection.timeouts.endorse)
         except grpc.RpcError as exc:
             raise self._twin.endorse_error(exc) from exc
-        return Transaction(self._connection, self._twin.endorsed(response))
+        return Transaction(self._connection, self._twin.endorsed(response), self._commits)
 
 
 class Transaction(_TransactionTwin[transaction.Transaction]):
     """An endorsed transaction, ready to be submitted for ordering."""
+
+    def __init__(self, connection: Connection, twin: transaction.Transaction,
+                 commits: CommitWatch | None = None) -> None:
+        super().__init__(connection, twin)
+        self._commits = commits
 
     @property
     def result(self) -> bytes:
@@ -336,23 +358,39 @@ class Transaction(_TransactionTwin[transaction.Transaction]):
         with what the orderers answered when none took it."""
         request = self._twin.submit_request()
         submitted = self._twin.submitted()
+        expected = self._commits.expect(self.transaction_id) if self._commits is not None else None
         try:
             await self._connection.gateway.Submit(request, timeout=timeout or self._connection.timeouts.submit)
         except grpc.RpcError as exc:
+            if self._commits is not None:
+                self._commits.forget(self.transaction_id)
             raise self._twin.submit_error(exc) from exc
-        return SubmittedTransaction(self._connection, submitted)
+        return SubmittedTransaction(self._connection, submitted, expected)
 
 
 class Commit(_TransactionTwin[commit.Commit]):
     """Access to the commit status of one transaction."""
 
+    def __init__(self, connection: Connection, twin: commit.Commit, expected: Expected | None = None) -> None:
+        super().__init__(connection, twin)
+        self._expected = expected
+
     async def get_status(self, timeout: float | None = None) -> Status:
         """The transaction's validation code, waiting until its block commits on the peer
         (CommitStatusError if the gateway cannot answer within `timeout` seconds)."""
+        limit = timeout or self._connection.timeouts.commit_status
+        if self._expected is not None:
+            try:
+                async with asyncio.timeout(limit):
+                    watched = await asyncio.shield(self._expected)
+            except TimeoutError:
+                raise CommitStatusError(f"no commit within {limit:g}s", grpc.StatusCode.DEADLINE_EXCEEDED,
+                                        transaction_id=self.transaction_id) from None
+            if watched is not None:
+                return watched
         request = self._twin.status_request()
         try:
-            response = await self._connection.gateway.CommitStatus(
-                request, timeout=timeout or self._connection.timeouts.commit_status)
+            response = await self._connection.gateway.CommitStatus(request, timeout=limit)
         except grpc.RpcError as exc:
             raise self._twin.status_error(exc) from exc
         return self._twin.status_from(response)
@@ -361,8 +399,9 @@ class Commit(_TransactionTwin[commit.Commit]):
 class SubmittedTransaction(Commit):
     """A transaction handed to the orderer: its result now, its commit status later."""
 
-    def __init__(self, connection: Connection, synchronous: commit.SubmittedTransaction) -> None:
-        super().__init__(connection, synchronous)
+    def __init__(self, connection: Connection, synchronous: commit.SubmittedTransaction,
+                 expected: Expected | None = None) -> None:
+        super().__init__(connection, synchronous, expected)
         self._result = synchronous.result
 
     @property

@@ -38,6 +38,12 @@ class Status:
     successful: bool
 
 
+def status_of(transaction_id: str, code: int, block_number: int) -> Status:
+    """The Status of a transaction that committed in `block_number` with validation `code`."""
+    return Status(transaction_id=transaction_id, code=code, code_name=validation_code_name(code),
+                  block_number=block_number, successful=code == transaction_pb2.VALID)
+
+
 def commit_status_request(channel_id: str, transaction_id: str, creator: bytes) -> gateway_pb2.SignedCommitStatusRequest:
     """An unsigned request for the commit status of `transaction_id`."""
     request = gateway_pb2.CommitStatusRequest(transaction_id=transaction_id, channel_id=channel_id, identity=creator)
@@ -118,14 +124,7 @@ class Commit:
 
     def status_from(self, response: gateway_pb2.CommitStatusResponse) -> Status:
         """The Status the gateway's answer reports."""
-        code = int(response.result)
-        return Status(
-            transaction_id=self._transaction_id,
-            code=code,
-            code_name=validation_code_name(code),
-            block_number=int(response.block_number),
-            successful=code == transaction_pb2.VALID,
-        )
+        return status_of(self._transaction_id, int(response.result), int(response.block_number))
 
     def bytes(self) -> bytes:
         """The serialized `gateway.SignedCommitStatusRequest`, for offline signing."""

@@ -115,6 +115,29 @@ def test_asyncio_client_keeps_many_transactions_in_flight_on_one_thread(gw: Gate
     asyncio.run(scenario())
 
 
+def test_asyncio_watched_commits_match_what_commit_status_answers(gw: GatewayNet) -> None:
+    """Statuses read off the filtered-block stream are those CommitStatus gives, a
+    conflict included."""
+    async def scenario() -> None:
+        async with aio.connect(gw.peer1.address, signer=gw.client, **tls_options(gw)) as gateway:
+            network = gateway.get_network("ch1")
+            contract = network.get_contract("probe")
+            async with network.watch_commits() as watch:
+                submitted = await asyncio.gather(*(contract.submit_async("put", [f"watched-{n}", f"v{n}"])
+                                                   for n in range(8)))
+                racing = [await contract.new_proposal("incr", ["watched-race"]).endorse() for _ in range(2)]
+                submitted += [await transaction.submit() for transaction in racing]
+                statuses = await asyncio.gather(*(s.get_status() for s in submitted))
+                assert watch.pending == 0
+            asked = await asyncio.gather(*(network.new_commit(s.transaction_id).get_status() for s in submitted))
+            assert statuses == asked
+            assert [s.code_name for s in statuses[:8]] == ["VALID"] * 8
+            assert sorted(s.code_name for s in statuses[8:]) == ["MVCC_READ_CONFLICT", "VALID"]
+            assert not watch.watching
+
+    asyncio.run(scenario())
+
+
 def test_asyncio_client_failures_carry_the_reason(gw: GatewayNet) -> None:
     async def scenario() -> None:
         async with aio.connect(gw.peer1.address, signer=gw.client, **tls_options(gw)) as gateway:

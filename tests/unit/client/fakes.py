@@ -84,23 +84,36 @@ class FakeAioChannel(FakeChannel):
 
 class FakeStreamCall:
     """A grpc.aio server-streaming call: `read()` gives each item (raising the errors),
-    then EOF, or waits until cancelled when `endless`."""
+    then EOF, or, when `endless`, waits for what `push()` adds until cancelled."""
 
     def __init__(self, items: list[object], *, endless: bool = False) -> None:
         self.items = items
         self.endless = endless
         self.cancelled = asyncio.Event()
+        self._arrived = asyncio.Event()
+
+    def push(self, item: object) -> None:
+        """Add an item (`grpc.aio.EOF` ends the call) for a reader to get."""
+        self.items.append(item)
+        self._arrived.set()
 
     async def read(self) -> object:
-        if self.items:
-            item = self.items.pop(0)
-            if isinstance(item, Exception):
-                raise item
-            return item
-        if not self.endless:
-            return grpc.aio.EOF
-        await self.cancelled.wait()
-        raise asyncio.CancelledError
+        while True:
+            if self.items:
+                item = self.items.pop(0)
+                if isinstance(item, Exception):
+                    raise item
+                return item
+            if not self.endless:
+                return grpc.aio.EOF
+            if self.cancelled.is_set():
+                raise asyncio.CancelledError
+            self._arrived.clear()
+            arrived = asyncio.ensure_future(self._arrived.wait())
+            cancelled = asyncio.ensure_future(self.cancelled.wait())
+            await asyncio.wait([arrived, cancelled], return_when=asyncio.FIRST_COMPLETED)
+            arrived.cancel()
+            cancelled.cancel()
 
     def cancel(self) -> bool:
         self.cancelled.set()

@@ -20,6 +20,7 @@ from consortia.client import (
     EndorseError,
     GatewayError,
     NoSignerError,
+    SubmitError,
     aio,
     sign_digest,
 )
@@ -297,3 +298,120 @@ def test_an_async_stream_fails_with_the_gateway_error_and_a_converter_error_clos
 
     asyncio.run(failing())
     assert asyncio.run(unreadable())
+
+
+def filtered_block(number: int, *transactions: tuple[str, int]) -> events_pb2.DeliverResponse:
+    return events_pb2.DeliverResponse(filtered_block=events_pb2.FilteredBlock(
+        channel_id="ch", number=number,
+        filtered_transactions=[events_pb2.FilteredTransaction(txid=t, tx_validation_code=c) for t, c in transactions]))
+
+
+def watched_channel(channel: FakeAioChannel, org1: SampleOrg) -> FakeStreamCall:
+    """Endorse answers; the filtered-block stream, which starts at the newest block 5."""
+    peer = org1.identity("peer")
+    stream = FakeStreamCall([filtered_block(5)], endless=True)
+    channel.answers["Endorse"] = lambda request, timeout: endorsed(request, peer, b"done")
+    channel.answers["DeliverFiltered"] = lambda requests, timeout: stream
+    return stream
+
+
+def test_watched_commits_come_from_the_filtered_block_stream(channel: FakeAioChannel, user: SigningIdentity,
+                                                             org1: SampleOrg) -> None:
+    stream = watched_channel(channel, org1)
+    codes = iter([0, 0, 11])  # VALID, VALID, then MVCC_READ_CONFLICT
+
+    def commit(request: gateway_pb2.SubmitRequest, timeout: float | None) -> gateway_pb2.SubmitResponse:
+        # The block also lists another client's transaction, and this one twice (a duplicate).
+        stream.push(filtered_block(6, ("someone-else", 0), (request.transaction_id, next(codes)),
+                                   (request.transaction_id, 30)))
+        return gateway_pb2.SubmitResponse()
+
+    channel.answers["Submit"] = commit
+
+    async def scenario() -> tuple[tuple[bool, str, int], int, bool]:
+        network = aio.connect(channel, signer=user).get_network("ch")
+        contract = network.get_contract("cc")
+        async with network.watch_commits() as watch:
+            assert await contract.submit_transaction("Put", "k") == b"done"
+            submitted = await contract.submit_async("Put", ["k"])
+            status = await submitted.get_status()
+            with pytest.raises(CommitError, match="MVCC_READ_CONFLICT"):
+                await contract.submit_transaction("Put", "k")
+            outcome = (status.transaction_id == submitted.transaction_id, status.code_name, status.block_number)
+            return outcome, watch.pending, watch.watching
+
+    outcome, pending, watching = asyncio.run(scenario())
+    assert outcome == (True, "VALID", 6)
+    assert (pending, watching) == (0, True)
+    assert "CommitStatus" not in [name for name, _ in channel.calls]  # no call, no signature per transaction
+    envelope = sent_envelope(channel, "DeliverFiltered")
+    verify_signature(user.identity.public_key, envelope.signature, envelope.payload)
+    assert ab_pb2.SeekInfo.FromString(unpack_envelope(envelope).payload.data).start.HasField("newest")
+    assert stream.cancelled.is_set()  # leaving the block closed the stream
+
+
+def test_a_watch_whose_stream_ends_leaves_the_status_to_commit_status(channel: FakeAioChannel, user: SigningIdentity,
+                                                                      org1: SampleOrg) -> None:
+    stream = watched_channel(channel, org1)
+
+    def submit(request: gateway_pb2.SubmitRequest, timeout: float | None) -> gateway_pb2.SubmitResponse:
+        stream.push(grpc.aio.EOF)  # the peer restarts before the block
+        return gateway_pb2.SubmitResponse()
+
+    channel.answers["Submit"] = submit
+    channel.answers["CommitStatus"] = lambda request, timeout: gateway_pb2.CommitStatusResponse(result=0, block_number=9)
+
+    async def scenario() -> tuple[int, int, bool]:
+        network = aio.connect(channel, signer=user).get_network("ch")
+        contract = network.get_contract("cc")
+        async with network.watch_commits() as watch:
+            submitted = await contract.submit_async("Put", ["k"])
+            status = await submitted.get_status()
+            await asyncio.sleep(0)
+            later = await (await contract.submit_async("Put", ["k"])).get_status()  # not watched any more
+            return status.block_number, later.block_number, watch.watching
+
+    assert asyncio.run(scenario()) == (9, 9, False)
+    assert [name for name, _ in channel.calls].count("CommitStatus") == 2
+
+
+def test_a_watched_transaction_without_its_block_in_time_is_a_commit_status_error(
+        channel: FakeAioChannel, user: SigningIdentity, org1: SampleOrg) -> None:
+    watched_channel(channel, org1)
+    channel.answers["Submit"] = lambda request, timeout: gateway_pb2.SubmitResponse()
+    channel.answers["CommitStatus"] = lambda request, timeout: pytest.fail("the watch answers alone")
+
+    async def scenario() -> CommitStatusError:
+        network = aio.connect(channel, signer=user).get_network("ch")
+        async with network.watch_commits():
+            submitted = await network.get_contract("cc").submit_async("Put", ["k"])
+            with pytest.raises(CommitStatusError) as failed:
+                await submitted.get_status(timeout=0.05)
+            return failed.value
+
+    error = asyncio.run(scenario())
+    assert error.code == grpc.StatusCode.DEADLINE_EXCEEDED and "no commit within 0.05s" in str(error)
+
+
+def test_a_watch_refused_by_the_peer_or_opened_twice_fails_and_a_failed_submit_is_forgotten(
+        channel: FakeAioChannel, user: SigningIdentity, org1: SampleOrg) -> None:
+    watched_channel(channel, org1)
+    channel.answers["Submit"] = lambda request, timeout: (_ for _ in ()).throw(
+        FakeRpcError(grpc.StatusCode.UNAVAILABLE, "no orderer"))
+
+    async def scenario() -> None:
+        network = aio.connect(channel, signer=user).get_network("ch")
+        async with network.watch_commits() as watch:
+            with pytest.raises(ConsortiaError, match="already being watched"):
+                await network.watch_commits().start()
+            with pytest.raises(SubmitError, match="no orderer"):
+                await network.get_contract("cc").submit_async("Put", ["k"])
+            assert watch.pending == 0
+        channel.answers["DeliverFiltered"] = deliver(events_pb2.DeliverResponse(status=common_pb2.FORBIDDEN))
+        refused = aio.connect(channel, signer=user).get_network("ch")
+        with pytest.raises(DeliverError, match="FORBIDDEN"):
+            async with refused.watch_commits():
+                pass
+        assert not refused.watch_commits().watching
+
+    asyncio.run(scenario())
