@@ -361,10 +361,12 @@ class Transaction(_TransactionTwin[transaction.Transaction]):
         expected = self._commits.expect(self.transaction_id) if self._commits is not None else None
         try:
             await self._connection.gateway.Submit(request, timeout=timeout or self._connection.timeouts.submit)
-        except grpc.RpcError as exc:
+        except BaseException as exc:  # not submitted (refused, or the call cancelled): nothing to wait for
             if self._commits is not None:
                 self._commits.forget(self.transaction_id)
-            raise self._twin.submit_error(exc) from exc
+            if isinstance(exc, grpc.RpcError):
+                raise self._twin.submit_error(exc) from exc
+            raise
         return SubmittedTransaction(self._connection, submitted, expected)
 
 
