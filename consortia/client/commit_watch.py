@@ -54,13 +54,17 @@ class CommitWatch:
 
     async def start(self) -> None:
         """Open the stream and wait for the peer's newest block (GatewayError or
-        DeliverError if the peer refuses it)."""
-        if self._reader is not None:
+        DeliverError if the peer refuses it); again after the stream ended, to resume."""
+        if self.watching:
             raise ConsortiaError(f"commits on channel {self._channel_id} are already being watched")
         stream = self._open_stream()
         try:
             async with asyncio.timeout(self._start_timeout):
                 newest = await anext(stream, None)
+        except TimeoutError:
+            stream.close()
+            raise ConsortiaError(f"the peer sent no block of channel {self._channel_id} within "
+                                 f"{self._start_timeout:g}s") from None
         except BaseException:
             stream.close()
             raise

@@ -369,10 +369,28 @@ def test_a_watch_whose_stream_ends_leaves_the_status_to_commit_status(channel: F
             status = await submitted.get_status()
             await asyncio.sleep(0)
             later = await (await contract.submit_async("Put", ["k"])).get_status()  # not watched any more
-            return status.block_number, later.block_number, watch.watching
+            ended = watch.watching
+            stream.items[:] = [filtered_block(10)]  # (the second submit pushed another EOF)
+            await watch.start()  # resumed, on a new stream
+            return status.block_number, later.block_number, ended, watch.watching
 
-    assert asyncio.run(scenario()) == (9, 9, False)
+    assert asyncio.run(scenario()) == (9, 9, False, True)
     assert [name for name, _ in channel.calls].count("CommitStatus") == 2
+
+
+def test_a_watch_without_a_first_block_in_time_says_so(channel: FakeAioChannel, user: SigningIdentity) -> None:
+    silent = FakeStreamCall([], endless=True)
+    channel.answers["DeliverFiltered"] = lambda requests, timeout: silent
+
+    async def scenario() -> None:
+        async with aio.connect(channel, signer=user, commit_status_timeout=0.05) as gateway:
+            watch = gateway.get_network("ch").watch_commits()
+            with pytest.raises(ConsortiaError, match="the peer sent no block of channel ch within 0.05s"):
+                await watch.start()
+            assert not watch.watching
+
+    asyncio.run(scenario())
+    assert silent.cancelled.is_set()
 
 
 def test_a_watched_transaction_without_its_block_in_time_is_a_commit_status_error(
