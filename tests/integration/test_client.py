@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from consortia.client import (
     sign_digest,
 )
 from tests.support.gatewaynet import GatewayNet
-from tests.support.processes import cli
+from tests.support.processes import cli, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +47,12 @@ def tls_options(gw: GatewayNet) -> dict[str, bytes | None]:
     return {"tls_root_ca": root, "client_cert": tls["client_cert"], "client_key": tls["client_key"]}
 
 
+def org2_reads(gw: GatewayNet, key: str, expected: bytes) -> Callable[[], None]:
+    def check() -> None:
+        assert gw.evaluate("get", key, orgs=("Org2MSP",)) == expected
+    return check
+
+
 @pytest.fixture
 def gateway(gw: GatewayNet) -> Iterator[Gateway]:
     with connect(gw.peer1.address, signer=gw.client, **tls_options(gw)) as gateway:
@@ -58,7 +64,8 @@ def test_submit_waits_for_commit_and_evaluate_reads(gateway: Gateway, gw: Gatewa
     assert contract.submit_transaction("incr", "sdk-counter") == b"1"
     assert contract.submit_transaction("incr", "sdk-counter") == b"2"
     assert contract.evaluate_transaction("get", "sdk-counter") == b"2"
-    assert gw.evaluate("get", "sdk-counter", orgs=("Org2MSP",)) == b"2"  # committed on Org2's peer too
+    # Committed on Org2's peer too (which commits the block on its own, maybe a moment later).
+    eventually(org2_reads(gw, "sdk-counter", b"2"))
     submitted = contract.submit_async("put", ["sdk-async", "yes"])
     status = submitted.get_status()
     assert status.successful and status.code == Code.VALID and status.block_number > 0
@@ -110,7 +117,7 @@ def test_asyncio_client_keeps_many_transactions_in_flight_on_one_thread(gw: Gate
             assert status.successful and status.code == Code.VALID and status.block_number > 0
             again = await network.new_commit(submitted.transaction_id).get_status()
             assert again == status
-            assert gw.evaluate("get", "aio-counter", orgs=("Org2MSP",)) == b"2"  # as the sync world sees it
+            await asyncio.to_thread(eventually, org2_reads(gw, "aio-counter", b"2"))  # as the sync world sees it
 
     asyncio.run(scenario())
 

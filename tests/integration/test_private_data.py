@@ -11,12 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from fabric_protos.ledger.rwset.kvrwset import kv_rwset_pb2
@@ -29,7 +27,7 @@ from consortia.ledger.blockstore import FILE_NAME as BLOCK_FILE
 from consortia.lifecycle import operations as ops
 from consortia.lifecycle.collections import parse_collections_json
 from consortia.lifecycle.package import package_python
-from tests.support.processes import NodeProcess, run
+from tests.support.processes import NodeProcess, eventually, run
 from tests.support.testnet import PeerHandle, TestNetwork
 
 pytestmark = pytest.mark.integration
@@ -53,9 +51,6 @@ COLLECTIONS = [
 ]
 # Any one org's peer may endorse, so Org1 alone can when Org2's peer is down.
 ENDORSEMENT = "OR('Org1MSP.peer', 'Org2MSP.peer', 'Org3MSP.peer')"
-DEADLINE = 20.0
-
-T = TypeVar("T")
 
 
 class PrivateNet:
@@ -183,18 +178,6 @@ def ensure_running(node: NodeProcess) -> None:
     would share the port, and outlive the fixture)."""
     if node.proc is None or node.proc.poll() is not None:
         node.start()
-
-
-def eventually(check: Callable[[], T], timeout: float = DEADLINE) -> T:
-    """`check()` once it stops failing (an assertion or a gateway error), polling until the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except (AssertionError, GatewayError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def reads(pnet: PrivateNet, org: str, collection: str, key: str, expected: str) -> Callable[[], None]:

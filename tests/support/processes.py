@@ -15,14 +15,35 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from consortia.errors import ConsortiaError
+
 STARTED: list[NodeProcess] = []  # nodes a test started: killed when it ends
 SHARED: list[NodeProcess] = []  # nodes a module fixture shares: killed by the fixture
+
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T], timeout: float = 20.0) -> T:
+    """`check()` once it stops failing (an assertion, or a call a node refused), polling
+    until the deadline: what a peer shows after another peer's commit, for instance,
+    since each commits a block on its own."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except (AssertionError, ConsortiaError, grpc.RpcError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def free_ports(count: int) -> list[int]:
