@@ -66,6 +66,8 @@ class ChaincodeLauncher:
             else:
                 log.info("chaincode %s will dial in by itself", deployment.name)
                 continue
+            # Proposals that arrive while it starts wait for it, as for a package.
+            self.registry.expect(deployment.name)
             self._tasks.append(asyncio.create_task(work, name=f"chaincode-{deployment.name}"))
 
     def reconcile(self, wanted: dict[str, tuple[ChaincodePackage, Path | None]]) -> None:

@@ -15,7 +15,7 @@ from consortia.msp.ca import CertificateAuthority, load_private_key_pem
 from consortia.msp.signing import SigningIdentity
 from consortia.protoutil.proposal import create_proposal, sign_proposal
 from tests.support.identities import signing_identity
-from tests.support.processes import free_ports, run, share
+from tests.support.processes import eventually, free_ports, run, share
 from tests.support.testnet import PeerHandle, TestNetwork
 
 pytestmark = pytest.mark.integration
@@ -34,10 +34,9 @@ def endorsing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestNe
     peer.node.start()
     run(net.join_peer(peer, "ch1"))
     share(net.orderer, peer.node)
-    for _ in range(100):
-        _, (response,) = run(net.endorse([peer], "probe", "whoami"))
-        if response.response.status == 200:
-            break
+    # The peer started the chaincode with itself: a proposal waits until it has registered.
+    _, (response,) = run(net.endorse([peer], "probe", "whoami"))
+    assert response.response.status == 200, response.response.message
     yield net, peer
     peer.node.kill()
     net.orderer.kill()
@@ -111,11 +110,13 @@ def test_duplicate_transaction(endorsing: tuple[TestNetwork, PeerHandle]) -> Non
     net, peer = endorsing
     unpacked, responses = run(net.endorse([peer], "probe", "put", "dup", "1"))
     assert run(net.submit(unpacked, responses)) == 200
-    for _ in range(200):
+
+    def refused_once_committed() -> None:
         response = run(send(net, peer, unpacked.signed))
-        if response.response.status == 409:
-            break
-    assert response.response.message == f"duplicate transaction found [{unpacked.tx_id}]"
+        assert response.response.status == 409, response.response.message
+        assert response.response.message == f"duplicate transaction found [{unpacked.tx_id}]"
+
+    eventually(refused_once_committed)
 
 
 def test_expired_creator_certificate(endorsing: tuple[TestNetwork, PeerHandle]) -> None:
