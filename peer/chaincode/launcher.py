@@ -124,6 +124,7 @@ class ChaincodeLauncher:
                     delay = 1.0
                 log.warning("chaincode %s exited with %s; starting it again in %.0fs (log: %s)",
                             name, code, delay, log_file)
+                self.registry.failed(name, f"its process exited with {code}; see {log_file}")
                 await asyncio.sleep(delay)
                 delay = min(MAX_BACKOFF, delay * 2)
         except asyncio.CancelledError:
@@ -145,8 +146,10 @@ class ChaincodeLauncher:
             except grpc.aio.AioRpcError as exc:
                 log.warning("chaincode %s at %s: %s (%s); trying again in %.1fs", name, address,
                             exc.details(), exc.code().name, delay)
-            except Exception:
+                self.registry.failed(expected_id or name, f"connecting to {address} failed: {exc.details()}")
+            except Exception as exc:
                 log.exception("chaincode %s at %s: connection failed", name, address)
+                self.registry.failed(expected_id or name, f"connecting to {address} failed: {exc}")
             await asyncio.sleep(delay)
             delay = min(MAX_BACKOFF, delay * 2)
 

@@ -38,6 +38,7 @@ class ChaincodeRegistry:
         self._other_channel = other_channel
         self._handlers: dict[str, PeerChaincodeHandler] = {}
         self._starting: dict[str, asyncio.Event] = {}
+        self._failures: dict[str, str] = {}  # why the last start of a chaincode failed
         self.resolve: Resolver = lambda channel, name: name
 
     def expect(self, chaincode_id: str) -> None:
@@ -51,11 +52,18 @@ class ChaincodeRegistry:
         if event is not None:
             event.set()
 
+    def failed(self, chaincode_id: str, reason: str) -> None:
+        """A start of this chaincode failed (the launcher tries again): proposals stop
+        waiting for it, and are told why."""
+        self._failures[chaincode_id] = reason
+        self.forget(chaincode_id)
+
     def _register(self, handler: PeerChaincodeHandler) -> None:
         previous = self._handlers.get(handler.chaincode_id)
         if previous is not None and not previous.closed.is_set():
             log.warning("chaincode %s registered again; the new connection replaces the old one", handler.chaincode_id)
         self._handlers[handler.chaincode_id] = handler
+        self._failures.pop(handler.chaincode_id, None)
         event = self._starting.pop(handler.chaincode_id, None)
         if event is not None:
             event.set()
@@ -97,8 +105,8 @@ class ChaincodeRegistry:
                 raise ChaincodeCallError(f"chaincode {chaincode_id} did not start within {self.startup_timeout:g}s "
                                          "(see the peer's chaincode logs)") from None
         if not self.is_running(chaincode_id):
-            raise ChaincodeCallError(f"chaincode {chaincode_id} is not running on this peer "
-                                     "(not started, or not connected yet)")
+            why = self._failures.get(chaincode_id, "not started, or not connected yet")
+            raise ChaincodeCallError(f"chaincode {chaincode_id} is not running on this peer ({why})")
         return self._handlers[chaincode_id]
 
     async def execute(

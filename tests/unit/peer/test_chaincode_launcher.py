@@ -1,9 +1,10 @@
 """The launcher tells the registry what it starts, so that a proposal arriving while a
-chaincode starts waits for it instead of being refused."""
+chaincode starts waits for it, and one arriving after a failed start hears why."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
@@ -17,25 +18,32 @@ from peer.chaincode.registry import ChaincodeRegistry
 pytestmark = pytest.mark.unit
 
 
-async def call(registry: ChaincodeRegistry, name: str) -> str:
+async def refusal(registry: ChaincodeRegistry, name: str) -> str:
     with pytest.raises(ChaincodeCallError) as failed:
         await registry.execute("ch1", name, "tx1", chaincode_pb2.ChaincodeInput(), proposal_pb2.SignedProposal(),
                                simulator=None)  # type: ignore[arg-type] # never reached: no chaincode answers
     return str(failed.value)
 
 
-def test_a_proposal_waits_for_a_chaincode_the_launcher_is_starting(tmp_path: Path) -> None:
-    async def scenario() -> tuple[str, str]:
-        registry = ChaincodeRegistry(timeout=5, startup_timeout=0.2)
-        launcher = ChaincodeLauncher(registry, None, tmp_path)
-        # A chaincode-as-a-service that never answers, and one that dials in by itself.
-        launcher.start([ChaincodeDeployment(name="svc", channels=["ch1"], address="127.0.0.1:1"),
-                        ChaincodeDeployment(name="dialer", channels=["ch1"])])
-        try:
-            return await call(registry, "svc"), await call(registry, "dialer")
-        finally:
-            await launcher.stop()
+def test_a_proposal_waits_for_a_starting_chaincode_and_hears_why_a_start_failed(tmp_path: Path) -> None:
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
 
-    starting, unknown = asyncio.run(scenario())
-    assert "chaincode svc did not start within 0.2s" in starting
-    assert "chaincode dialer is not running on this peer" in unknown
+        async def scenario() -> tuple[str, str, str]:
+            registry = ChaincodeRegistry(timeout=5, startup_timeout=0.5)
+            launcher = ChaincodeLauncher(registry, None, tmp_path)
+            launcher.start([ChaincodeDeployment(name="silent", channels=["ch1"], address=f"127.0.0.1:{port}"),
+                            ChaincodeDeployment(name="refused", channels=["ch1"], address="127.0.0.1:1"),
+                            ChaincodeDeployment(name="dialer", channels=["ch1"])])
+            try:
+                return (await refusal(registry, "silent"), await refusal(registry, "refused"),
+                        await refusal(registry, "dialer"))
+            finally:
+                await launcher.stop()
+
+        starting, refused, unknown = asyncio.run(scenario())
+    assert "chaincode silent did not start within 0.5s" in starting
+    assert "chaincode refused is not running on this peer (connecting to 127.0.0.1:1 failed:" in refused
+    assert "chaincode dialer is not running on this peer (not started, or not connected yet)" in unknown
