@@ -127,8 +127,7 @@ class Network:
     def __init__(self, connection: Connection, name: str) -> None:
         self._connection = connection
         self._twin = network.Network(connection, name)
-        self._commits = CommitWatch(name, lambda: self.get_filtered_block_events(),
-                                    connection.timeouts.commit_status)
+        self._commits = CommitWatch(name, self.get_filtered_block_events, connection.timeouts.commit_status)
 
     @property
     def name(self) -> str:

@@ -71,6 +71,11 @@ def _field_values(definition: Definition) -> dict[str, bytes]:
     return {field: field.encode() + b"=" + raw[field] for field in FIELDS}
 
 
+def _stored(own: Getter, name: str, sequence: int) -> dict[str, bytes | None]:
+    """This org's stored value of each agreed parameter of its approval (None: absent)."""
+    return {field: own(field_key(name, sequence, field)) for field in FIELDS}
+
+
 def approval_writes(definition: Definition, source: lifecycle_pb2.ChaincodeSource) -> dict[str, bytes]:
     """What an org's approval writes into its implicit collection: key -> value."""
     writes = {field_key(definition.name, definition.sequence, field): value
@@ -83,7 +88,7 @@ def own_approval(own: Getter, name: str,
                  sequence: int) -> lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgArgs | None:
     """This org's approval of `name` at `sequence`, read from its own private values
     (`own`), None if it has none."""
-    values = {field: own(field_key(name, sequence, field)) for field in FIELDS}
+    values = _stored(own, name, sequence)
     if any(value is None for value in values.values()):
         return None
     raw = {field: value.partition(b"=")[2] for field, value in values.items() if value is not None}
@@ -150,9 +155,8 @@ def legacy_package_of(get: Getter, definition: Definition, msp_id: str) -> str |
 def package_of(own: Getter, definition: Definition) -> str | None:
     """The package this org runs for a committed definition (None: it chose none, or
     approved other parameters)."""
-    stored = {field: own(field_key(definition.name, definition.sequence, field)) for field in FIELDS}
     source = own(source_key(definition.name, definition.sequence))
-    if stored != _field_values(definition) or source is None:
+    if source is None or _stored(own, definition.name, definition.sequence) != _field_values(definition):
         return None
     return _package_id(lifecycle_pb2.ChaincodeSource.FromString(source))
 
