@@ -19,7 +19,7 @@ from fabric_protos.gateway import gateway_pb2
 from fabric_protos.peer import chaincode_event_pb2, transaction_pb2
 
 from consortia.cli import main as cli_main
-from consortia.config.network import load_network
+from consortia.config.network import PORTS_PER_NODE, load_network
 from consortia.cryptogen import generate
 from consortia.msp.identity import deserialize_identity
 from consortia.msp.signing import verify_signature
@@ -27,7 +27,7 @@ from consortia.protoutil import block as blocks
 from consortia.protoutil.proposal import unpack_proposal
 from tests.component.client_fakes import Failure, FakeDeliver, FakeGateway, serve
 from tests.support.identities import make_org
-from tests.support.processes import free_port_block, free_ports
+from tests.support.processes import free_port_block
 
 pytestmark = pytest.mark.component
 
@@ -70,9 +70,9 @@ class CliNetwork:
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> CliNetwork:
     folder = tmp_path_factory.mktemp("cli-network")
-    (port,) = free_ports(1)
+    port = free_port_block(PORTS_PER_NODE)  # the peer's own ports
     file = folder / "network.yaml"
-    file.write_text(NETWORK.format(base=free_port_block(10), port=port))
+    file.write_text(NETWORK.format(base=free_port_block(PORTS_PER_NODE), port=port))
     generate(load_network(file), folder / "crypto")
     return CliNetwork(file, folder / "crypto", port)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -46,39 +47,57 @@ def eventually(check: Callable[[], T], timeout: float = 20.0) -> T:
             time.sleep(0.1)
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports free on 127.0.0.1 right now (all bound at once, so they are distinct)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+class _PortRange:
+    """Hands out blocks of loopback ports for nodes to listen on, in turn.
 
+    The ports lie below the kernel's ephemeral range (or above it): the kernel takes
+    the source port of every outgoing connection, and every bind to port 0, from that
+    range, so a port checked free there could be taken before the node binds it; one
+    of the many connections a running network opens once did, and a peer could not
+    listen. Going through the range in turn, from a random start, never hands a test
+    run the same port twice before the range is used up."""
 
-def free_port_block(size: int, attempts: int = 200) -> int:
-    """A base port such that base .. base+size-1 are all free on 127.0.0.1 right now."""
-    import random
-
-    for _ in range(attempts):
-        base = random.randrange(20000, 60000 - size)
-        sockets = []
+    def __init__(self) -> None:
         try:
-            for port in range(base, base + size):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError(f"no block of {size} free ports found")
+            low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        except (OSError, ValueError):
+            low, high = 32768, 60999  # Linux's default
+        self.first, self.end = (10000, low) if low > 20000 else (high + 1, 65536)
+        self.cursor = random.randrange(self.first, self.end)
+
+    def block(self, size: int) -> int:
+        """A base port such that base .. base+size-1 are all free on 127.0.0.1 right now."""
+        for _ in range((self.end - self.first) // size):
+            if self.cursor + size > self.end:
+                self.cursor = self.first
+            base, self.cursor = self.cursor, self.cursor + size
+            sockets = []
+            try:
+                for port in range(base, base + size):
+                    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    sockets.append(sock)
+                    sock.bind(("127.0.0.1", port))
+                return base
+            except OSError:
+                continue
+            finally:
+                for sock in sockets:
+                    sock.close()
+        raise RuntimeError(f"no block of {size} free ports found in {self.first}..{self.end - 1}")
+
+
+PORTS = _PortRange()
+
+
+def free_port_block(size: int) -> int:
+    """A base port such that base .. base+size-1 are all free on 127.0.0.1 right now."""
+    return PORTS.block(size)
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct ports free on 127.0.0.1 right now, outside the ephemeral range."""
+    base = PORTS.block(count)
+    return list(range(base, base + count))
 
 
 @dataclass

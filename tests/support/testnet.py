@@ -17,7 +17,7 @@ from fabric_protos.peer import chaincode_pb2, events_pb2_grpc, peer_pb2_grpc, pr
 from consortia import adminclient, cryptogen
 from consortia.channelconfig.build import build_channel_config
 from consortia.channelconfig.genesis import genesis_block
-from consortia.config.network import Network, load_network
+from consortia.config.network import PORTS_PER_NODE, Network, load_network
 from consortia.endpoint import NodeEndpoint
 from consortia.grpcutil import channel
 from consortia.msp.layout import load_signing_identity
@@ -70,9 +70,10 @@ class TestNetwork:
         self._tls = tls
         self._mutual_tls = mutual_tls
         spec = {**NETWORK, **(overrides or {})}
-        orgs = len(spec["organizations"])
-        spec["base_port"] = free_port_block(10 * (orgs + 1))
         self.network_file = root / "network.yaml"
+        self.network_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+        nodes = len(load_network(self.network_file).node_ports())
+        spec["base_port"] = free_port_block(PORTS_PER_NODE * nodes)
         self.network_file.write_text(yaml.safe_dump(spec, sort_keys=False))
         self.network: Network = load_network(self.network_file)
         self.crypto = root / "crypto"
