@@ -1,5 +1,6 @@
-"""`consortia chaincode package | install | queryinstalled | approve |
-checkcommitreadiness | commit | querycommitted`: Fabric 2.x's chaincode lifecycle.
+"""`consortia chaincode package | calculatepackageid | install | queryinstalled |
+getinstalledpackage | approve | checkcommitreadiness | commit | queryapproved |
+querycommitted`: Fabric 2.x's chaincode lifecycle.
 
     consortia chaincode package chaincode/contracts/asset --label asset_1 --out asset.tar.gz
     consortia chaincode install asset.tar.gz --org Org1
@@ -33,6 +34,8 @@ from consortia.lifecycle.package import (
     CONNECTION,
     Connection,
     PackageError,
+    calculate_package_id,
+    is_package_id,
     package_ccaas,
     package_python,
     read_package,
@@ -46,6 +49,12 @@ def register(verbs: Any) -> None:
     package.add_argument("--out", required=True, help="the package file to write, e.g. asset.tar.gz")
     package.set_defaults(handler=run_package)
 
+    calculate = verbs.add_parser("calculatepackageid", help="print the id a package file gets when installed "
+                                                            "(no peer needed)")
+    calculate.add_argument("package", help="the package file")
+    calculate.add_argument("--json", action="store_true", help="print the result as JSON")
+    calculate.set_defaults(handler=run_calculatepackageid)
+
     install = verbs.add_parser("install", help="install a package on a peer (as the org's admin)")
     install.add_argument("package", help="the package file")
     _admin_args(install)
@@ -54,6 +63,13 @@ def register(verbs: Any) -> None:
     installed = verbs.add_parser("queryinstalled", help="list the packages installed on a peer")
     _admin_args(installed)
     installed.set_defaults(handler=run_queryinstalled)
+
+    fetch = verbs.add_parser("getinstalledpackage", help="download a package installed on a peer")
+    fetch.add_argument("--package-id", required=True, help="the installed package (see queryinstalled)")
+    fetch.add_argument("--output-directory", default=".", metavar="DIR",
+                       help="where to write PACKAGE_ID.tar.gz (default: the current folder)")
+    _admin_args(fetch)
+    fetch.set_defaults(handler=run_getinstalledpackage)
 
     for verb, help_text, handler in (
         ("approve", "approve a chaincode definition for your organization", run_approve),
@@ -151,11 +167,24 @@ def read_connection(path: Path) -> Connection:
                           root_cert=str(document.get("root_cert", "")))
 
 
-def run_install(args: argparse.Namespace) -> int:
+def _read_package_file(path: str) -> bytes:
     try:
-        raw = Path(args.package).read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
-        raise ConsortiaError(f"cannot read package {args.package}: {exc.strerror or exc}") from exc
+        raise ConsortiaError(f"cannot read package {path}: {exc.strerror or exc}") from exc
+
+
+def run_calculatepackageid(args: argparse.Namespace) -> int:
+    try:
+        package_id = calculate_package_id(_read_package_file(args.package))
+    except PackageError as exc:
+        raise ConsortiaError(f"{args.package}: {exc}") from exc
+    _print(args, {"package_id": package_id}, package_id)
+    return 0
+
+
+def run_install(args: argparse.Namespace) -> int:
+    raw = _read_package_file(args.package)
     endpoint = resolve_target(args)
     result = asyncio.run(ops.install(endpoint, raw))
     _print(args, {"package_id": result.package_id, "label": result.label},
@@ -177,6 +206,22 @@ def run_queryinstalled(args: argparse.Namespace) -> int:
         for r in rows
     ]
     _print(args, {"installed_chaincodes": rows}, "\n".join(lines))
+    return 0
+
+
+def run_getinstalledpackage(args: argparse.Namespace) -> int:
+    if not is_package_id(args.package_id):
+        raise ConsortiaError(f"--package-id {args.package_id!r} is not a package id: LABEL:SHA256, "
+                             "as queryinstalled and calculatepackageid print")
+    folder = Path(args.output_directory)
+    if not folder.is_dir():
+        raise ConsortiaError(f"--output-directory {folder} is not a folder")
+    endpoint = resolve_target(args)
+    raw = asyncio.run(ops.get_installed_package(endpoint, args.package_id))
+    out = folder / f"{args.package_id}.tar.gz"
+    out.write_bytes(raw)
+    _print(args, {"package_id": args.package_id, "file": str(out), "bytes": len(raw)},
+           f"wrote {out} ({len(raw)} bytes), the package {args.package_id} installed on {endpoint.address}")
     return 0
 
 

@@ -69,6 +69,13 @@ async def query_installed(peer: NodeEndpoint, timeout: float = 30) -> lifecycle_
     return lifecycle_pb2.QueryInstalledChaincodesResult.FromString(payload)
 
 
+async def get_installed_package(peer: NodeEndpoint, package_id: str, timeout: float = 60) -> bytes:
+    """The package file installed on `peer` under `package_id`, as it was installed."""
+    payload = await _local(peer, lc.GET_INSTALLED_PACKAGE,
+                           lifecycle_pb2.GetInstalledChaincodePackageArgs(package_id=package_id), timeout)
+    return bytes(lifecycle_pb2.GetInstalledChaincodePackageResult.FromString(payload).chaincode_install_package)
+
+
 async def wait_until_running(peer: NodeEndpoint, channel_id: str, name: str, timeout: float) -> None:
     """Wait until `peer` runs chaincode `name` on the channel: until a proposal to it
     (the Contract API's GetMetadata, which changes nothing) gets the chaincode's own

@@ -24,6 +24,7 @@ import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from consortia.config.node import split_address
 from consortia.errors import ConsortiaError
@@ -36,6 +37,7 @@ CODE = "code.tar.gz"
 CONNECTION = "connection.json"
 MAX_PACKAGE_BYTES = 100 * 1024 * 1024
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")  # Fabric's label rule
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _SKIPPED = {"__pycache__", ".git", ".mypy_cache", ".pytest_cache"}
 
 
@@ -88,6 +90,13 @@ class ChaincodePackage:
 
 def package_id(label: str, raw: bytes) -> str:
     return f"{label}:{hashlib.sha256(raw).hexdigest()}"
+
+
+def is_package_id(text: str) -> bool:
+    """Whether `text` has the shape of a package id: a valid label, ':', a SHA-256 in hex.
+    Ids name files on peers and clients, so nothing else may be used as one."""
+    label, _, digest = text.rpartition(":")
+    return bool(_LABEL.fullmatch(label)) and bool(_DIGEST.fullmatch(digest))
 
 
 def check_label(label: str) -> None:
@@ -187,8 +196,16 @@ def _parse_connection(data: bytes) -> Connection:
                       root_cert=root if isinstance(root, str) else "")
 
 
-def read_package(raw: bytes) -> ChaincodePackage:
-    """Check a package file; PackageError saying what is wrong with it."""
+def calculate_package_id(raw: bytes) -> str:
+    """The id a peer gives this package file when it is installed. As Fabric's
+    `calculatepackageid`, only the label is read: a package of a type this peer does not
+    run (golang, node) gets its id too."""
+    _, _, label = _metadata(raw)
+    return package_id(label, raw)
+
+
+def _metadata(raw: bytes) -> tuple[dict[str, bytes], dict[str, Any], str]:
+    """The package's files, its metadata.json and its label, checked."""
     if len(raw) > MAX_PACKAGE_BYTES:
         raise PackageError(f"the package is larger than {MAX_PACKAGE_BYTES // (1024 * 1024)} MB")
     files = _members(raw, "the package")
@@ -201,10 +218,17 @@ def read_package(raw: bytes) -> ChaincodePackage:
         raise PackageError(f"{METADATA} is not valid JSON: {exc}") from exc
     if not isinstance(metadata, dict):
         raise PackageError(f"{METADATA} must be a JSON object with type and label")
-    label, kind, path = metadata.get("label"), metadata.get("type"), metadata.get("path", "")
+    label = metadata.get("label")
     if not isinstance(label, str):
         raise PackageError(f"{METADATA} has no label")
     check_label(label)
+    return files, metadata, label
+
+
+def read_package(raw: bytes) -> ChaincodePackage:
+    """Check a package file; PackageError saying what is wrong with it."""
+    files, metadata, label = _metadata(raw)
+    kind, path = metadata.get("type"), metadata.get("path", "")
     if not isinstance(kind, str) or kind.lower() not in TYPES:
         raise PackageError(f"{METADATA} type {kind!r} cannot be run here: this peer runs {' and '.join(TYPES)} packages")
     kind = kind.lower()

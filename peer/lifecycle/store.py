@@ -13,7 +13,12 @@ import os
 import shutil
 from pathlib import Path
 
-from consortia.lifecycle.package import ChaincodePackage, PackageError, read_package
+from consortia.lifecycle.package import (
+    ChaincodePackage,
+    PackageError,
+    is_package_id,
+    read_package,
+)
 
 SUFFIX = ".tar.gz"
 
@@ -53,8 +58,10 @@ class PackageStore:
         package = self._cache.get(package_id)
         if package is not None:
             return package
+        if not is_package_id(package_id):
+            return None  # and never a path outside the package folder
         path = self._path(package_id)
-        if ":" not in package_id or not path.is_file():
+        if not path.is_file():
             return None
         try:
             package = read_package(path.read_bytes())

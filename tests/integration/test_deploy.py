@@ -75,6 +75,11 @@ def test_package_install_approve_commit_upgrade(net: Path) -> None:
         assert installed["package_id"] == package_id
     listing = ok(net, "chaincode", "queryinstalled", "--org", "Org2")
     assert f"Package ID: {package_id}, Label: versioned_1" in listing
+    assert ok(net, "chaincode", "calculatepackageid", "versioned_1.tar.gz").strip() == package_id
+    (net / "fetched").mkdir()
+    ok(net, "chaincode", "getinstalledpackage", "--package-id", package_id, "--output-directory", "fetched",
+       "--org", "Org2")
+    assert (net / "fetched" / f"{package_id}.tar.gz").read_bytes() == (net / "versioned_1.tar.gz").read_bytes()
 
     definition = ["--channel", "ch1", "--name", "versioned", "--version", "1.0", "--sequence", "1"]
     ok(net, "chaincode", "approve", *definition, "--package-id", package_id, "--org", "Org1")
@@ -142,6 +147,19 @@ def test_bad_lifecycle_input_is_refused_clearly(net: Path) -> None:
     bad = cli("chaincode", "install", "junk.tar.gz", "--org", "Org1", cwd=net)
     assert bad.returncode == 1 and "not a valid tar.gz" in bad.stderr
     bad = cli("chaincode", "install", "versioned_1.tar.gz", "--org", "Org1", "--user", "User1", cwd=net)
+    assert bad.returncode == 1 and "needs an admin of Org1MSP" in bad.stderr
+    bad = cli("chaincode", "calculatepackageid", "junk.tar.gz", cwd=net)
+    assert bad.returncode == 1 and "junk.tar.gz: the package is not a valid tar.gz" in bad.stderr
+    bad = cli("chaincode", "calculatepackageid", "nowhere.tar.gz", cwd=net)
+    assert bad.returncode == 1 and "cannot read package nowhere.tar.gz" in bad.stderr
+    unknown = "nothing_1:" + "0" * 64
+    bad = cli("chaincode", "getinstalledpackage", "--package-id", unknown, "--org", "Org1", cwd=net)
+    assert bad.returncode == 1 and f"chaincode install package '{unknown}' not found" in bad.stderr
+    assert not (net / f"{unknown}.tar.gz").exists()
+    bad = cli("chaincode", "getinstalledpackage", "--package-id", "../escape", "--org", "Org1", cwd=net)
+    assert bad.returncode == 1 and "--package-id '../escape' is not a package id" in bad.stderr
+    bad = cli("chaincode", "getinstalledpackage", "--package-id", unknown, "--org", "Org1", "--user", "User1",
+              cwd=net)
     assert bad.returncode == 1 and "needs an admin of Org1MSP" in bad.stderr
     bad = cli("chaincode", "approve", "--channel", "ch1", "--name", "asset", "--version", "1.0", "--sequence", "5",
               "--org", "Org1", cwd=net)

@@ -14,6 +14,8 @@ from consortia.lifecycle.package import (
     Connection,
     PackageError,
     _tar_gz,
+    calculate_package_id,
+    is_package_id,
     package_ccaas,
     package_python,
     read_package,
@@ -118,3 +120,31 @@ def unsafe_tar() -> bytes:
 def test_invalid_packages_are_refused_with_the_reason(raw: bytes, message: str) -> None:
     with pytest.raises(PackageError, match=message):
         read_package(raw)
+
+
+def test_calculated_id_is_the_installed_id_and_needs_only_the_label(contract: Path) -> None:
+    raw = package_python(contract, "mycc_1")
+    assert calculate_package_id(raw) == read_package(raw).package_id
+    # As Fabric's calculatepackageid: a Go package, which this peer would not run, has an id too.
+    golang = outer({"type": "golang", "label": "gocc_1", "path": "example.com/gocc"}, _tar_gz([]))
+    assert calculate_package_id(golang) == f"gocc_1:{hashlib.sha256(golang).hexdigest()}"
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    (b"not a tarball", "not a valid tar.gz"),
+    (outer({"type": "golang", "label": "a"}, None), "no code.tar.gz"),
+    (outer({"type": "golang", "label": "bad label"}, _tar_gz([])), "invalid label"),
+    (outer({"type": "golang"}, _tar_gz([])), "has no label"),
+])
+def test_calculating_an_id_refuses_what_is_no_package(raw: bytes, message: str) -> None:
+    with pytest.raises(PackageError, match=message):
+        calculate_package_id(raw)
+
+
+def test_package_id_shape() -> None:
+    digest = "ab" * 32
+    assert is_package_id(f"mycc_1:{digest}")
+    assert is_package_id(f"a.b+c-d:{digest}")
+    for text in ("mycc_1", f":{digest}", f"mycc_1:{digest[:-1]}", f"mycc_1:{digest.upper()}",
+                 f"../x:{digest}", f"a/b:{digest}", f"mycc_1:{digest}\n", f"mycc_1\n:{digest}"):
+        assert not is_package_id(text), text
