@@ -11,8 +11,11 @@ the block.
 
 The watch registers a transaction before it is submitted, and starts only once the
 stream has delivered the peer's newest block, so every block a registered transaction
-can commit in comes after that point. If the stream ends (the peer restarts, the watch
-is closed), the transactions still waiting get their status from CommitStatus instead.
+can commit in comes after that point. If the stream ends or fails (the peer restarts),
+the transactions still waiting get their status from CommitStatus instead, as do those
+submitted until the watch has opened a new stream: it tries again after a pause that
+doubles up to half a minute, for as long as it is open. A long-running client thus goes
+back to the stream by itself once the peer is back.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ log = logging.getLogger(__name__)
 # What a waiting transaction gets when the stream ended before its block: ask the gateway.
 Expected = asyncio.Future[Status | None]
 
+FIRST_RETRY = 1.0  # seconds before the first attempt to open a new stream
+MAX_RETRY = 30.0
+
 
 class CommitWatch:
     """Answers the commit status of the transactions submitted through one `Network`
@@ -45,6 +51,8 @@ class CommitWatch:
         self._start_timeout = start_timeout
         self._stream: AsyncEventStream[events_pb2.FilteredBlock] | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._resumer: asyncio.Task[None] | None = None
+        self._stopped = False
         self._waiting: dict[str, Expected] = {}
 
     @property
@@ -54,9 +62,15 @@ class CommitWatch:
 
     async def start(self) -> None:
         """Open the stream and wait for the peer's newest block (GatewayError or
-        DeliverError if the peer refuses it); again after the stream ended, to resume."""
+        DeliverError if the peer refuses it). After the stream ends, the watch opens a
+        new one by itself; calling start() then does it at once."""
         if self.watching:
             raise ConsortiaError(f"commits on channel {self._channel_id} are already being watched")
+        await self._cancel_resumer()
+        self._stopped = False
+        await self._open()
+
+    async def _open(self) -> None:
         stream = self._open_stream()
         try:
             async with asyncio.timeout(self._start_timeout):
@@ -75,6 +89,8 @@ class CommitWatch:
 
     async def stop(self) -> None:
         """Close the stream; the transactions still waiting ask the gateway instead."""
+        self._stopped = True
+        await self._cancel_resumer()
         if self._stream is not None:
             self._stream.close()
         if self._reader is not None:
@@ -111,13 +127,38 @@ class CommitWatch:
                     expected = self._waiting.pop(tx.txid, None)
                     if expected is not None and not expected.done():
                         expected.set_result(status_of(tx.txid, int(tx.tx_validation_code), int(block.number)))
-            log.info("the block stream of channel %s ended; commit statuses come from the gateway again",
-                     self._channel_id)
+            log.info("the block stream of channel %s ended; commit statuses come from the gateway until it "
+                     "is open again", self._channel_id)
         except Exception as exc:  # noqa: BLE001 - any failure of the stream: fall back, and say why
-            log.warning("the block stream of channel %s failed (%s); commit statuses come from the gateway again",
-                        self._channel_id, exc)
-        finally:
-            self._release()
+            log.warning("the block stream of channel %s failed (%s); commit statuses come from the gateway "
+                        "until it is open again", self._channel_id, exc)
+        self._release()
+        if not self._stopped:
+            self._resumer = asyncio.create_task(self._resume())
+
+    async def _resume(self) -> None:
+        """Open a new stream after a pause that doubles with each failure."""
+        pause = FIRST_RETRY
+        while True:
+            await asyncio.sleep(pause)
+            try:
+                await self._open()
+            except Exception as exc:  # noqa: BLE001 - the peer may still be away: try again later
+                pause = min(MAX_RETRY, pause * 2)
+                log.info("the block stream of channel %s is not back yet (%s); trying again in %gs",
+                         self._channel_id, exc, pause)
+            else:
+                log.info("the block stream of channel %s is open again", self._channel_id)
+                return
+
+    async def _cancel_resumer(self) -> None:
+        resumer, self._resumer = self._resumer, None
+        if resumer is not None:
+            resumer.cancel()
+            try:
+                await resumer
+            except asyncio.CancelledError:
+                pass
 
     def _release(self) -> None:
         waiting, self._waiting = self._waiting, {}

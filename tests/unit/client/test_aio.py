@@ -22,6 +22,7 @@ from consortia.client import (
     NoSignerError,
     SubmitError,
     aio,
+    commit_watch,
     sign_digest,
 )
 from consortia.client.stream import AsyncEventStream
@@ -350,32 +351,79 @@ def test_watched_commits_come_from_the_filtered_block_stream(channel: FakeAioCha
     assert stream.cancelled.is_set()  # leaving the block closed the stream
 
 
-def test_a_watch_whose_stream_ends_leaves_the_status_to_commit_status(channel: FakeAioChannel, user: SigningIdentity,
-                                                                      org1: SampleOrg) -> None:
-    stream = watched_channel(channel, org1)
+def test_a_watch_whose_stream_ends_asks_commit_status_until_it_opens_a_new_stream_by_itself(
+        channel: FakeAioChannel, user: SigningIdentity, org1: SampleOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commit_watch, "FIRST_RETRY", 0.01)
+    peer = org1.identity("peer")
+    first = FakeStreamCall([filtered_block(5)], endless=True)
+    # After the first stream ends: the peer is still away once, then back at block 10.
+    streams = [first, FakeStreamCall([]), FakeStreamCall([filtered_block(10)], endless=True)]
+    opened: list[FakeStreamCall] = []
+
+    def deliver_filtered(requests: object, timeout: float | None) -> FakeStreamCall:
+        opened.append(streams[len(opened)])
+        return opened[-1]
+
+    channel.answers["Endorse"] = lambda request, timeout: endorsed(request, peer, b"done")
+    channel.answers["DeliverFiltered"] = deliver_filtered
+    submits: list[str] = []
 
     def submit(request: gateway_pb2.SubmitRequest, timeout: float | None) -> gateway_pb2.SubmitResponse:
-        stream.push(grpc.aio.EOF)  # the peer restarts before the block
+        submits.append(request.transaction_id)
+        if len(submits) == 1:
+            first.push(grpc.aio.EOF)  # the peer restarts before the block
+        if len(submits) == 3:
+            opened[-1].push(filtered_block(11, (request.transaction_id, 0)))
         return gateway_pb2.SubmitResponse()
 
     channel.answers["Submit"] = submit
     channel.answers["CommitStatus"] = lambda request, timeout: gateway_pb2.CommitStatusResponse(result=0, block_number=9)
 
-    async def scenario() -> tuple[int, int, bool]:
+    async def scenario() -> tuple[list[int], bool, bool]:
         network = aio.connect(channel, signer=user).get_network("ch")
         contract = network.get_contract("cc")
         async with network.watch_commits() as watch:
-            submitted = await contract.submit_async("Put", ["k"])
-            status = await submitted.get_status()
-            await asyncio.sleep(0)
-            later = await (await contract.submit_async("Put", ["k"])).get_status()  # not watched any more
+            blocks = [(await (await contract.submit_async("Put", ["k"])).get_status()).block_number]
             ended = watch.watching
-            stream.items[:] = [filtered_block(10)]  # (the second submit pushed another EOF)
-            await watch.start()  # resumed, on a new stream
-            return status.block_number, later.block_number, ended, watch.watching
+            blocks.append((await (await contract.submit_async("Put", ["k"])).get_status()).block_number)
+            async with asyncio.timeout(5):  # a few hundredths of a second: two attempts
+                while not watch.watching:
+                    await asyncio.sleep(0.01)
+            blocks.append((await (await contract.submit_async("Put", ["k"])).get_status()).block_number)
+            return blocks, ended, watch.watching
 
-    assert asyncio.run(scenario()) == (9, 9, False, True)
+    blocks, ended, watching = asyncio.run(scenario())
+    assert blocks == [9, 9, 11]  # the gateway's answer twice, then the new stream's
+    assert (ended, watching) == (False, True)
     assert [name for name, _ in channel.calls].count("CommitStatus") == 2
+    assert len(opened) == 3 and opened[-1].cancelled.is_set()  # leaving the block closed the new stream
+
+
+def test_a_stopped_watch_does_not_open_a_new_stream(channel: FakeAioChannel, user: SigningIdentity,
+                                                   org1: SampleOrg, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commit_watch, "FIRST_RETRY", 0.01)
+    stream = watched_channel(channel, org1)
+    opened = 0
+
+    def deliver_filtered(requests: object, timeout: float | None) -> FakeStreamCall:
+        nonlocal opened
+        opened += 1
+        return stream if opened == 1 else FakeStreamCall([])  # the peer stays away
+
+    channel.answers["DeliverFiltered"] = deliver_filtered
+
+    async def scenario() -> bool:
+        network = aio.connect(channel, signer=user).get_network("ch")
+        async with network.watch_commits() as watch:
+            stream.push(grpc.aio.EOF)
+            async with asyncio.timeout(5):
+                while opened < 3:  # the first stream, then attempts to open another
+                    await asyncio.sleep(0.01)
+        tried = opened
+        await asyncio.sleep(0.2)
+        return opened == tried and not watch.watching
+
+    assert asyncio.run(scenario())
 
 
 def test_a_watch_without_a_first_block_in_time_says_so(channel: FakeAioChannel, user: SigningIdentity) -> None:
