@@ -8,6 +8,8 @@ require the channel's /Channel/Application/Readers policy.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from fabric_protos.common import common_pb2
 from fabric_protos.peer import events_pb2
 
@@ -44,3 +46,26 @@ def filtered_block(block: common_pb2.Block, channel_id: str) -> events_pb2.Filte
             event.payload = b""
             tx.transaction_actions.chaincode_actions.add(chaincode_event=event)
     return filtered
+
+
+class RecentFilteredBlocks:
+    """The DeliverFiltered answers for the last few blocks, built once for all streams.
+
+    Every client that waits for its commits reads the same newest blocks; building a
+    filtered block unpacks each transaction (about 0.2 ms for ten), so a peer serving
+    many such streams would otherwise redo that work once per stream and block."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._answers: OrderedDict[tuple[str, int, bytes], events_pb2.DeliverResponse] = OrderedDict()
+
+    def response(self, block: common_pb2.Block, channel_id: str) -> events_pb2.DeliverResponse:
+        # The data hash too: a channel left and joined again may hold other blocks.
+        key = (channel_id, int(block.header.number), bytes(block.header.data_hash))
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = events_pb2.DeliverResponse(filtered_block=filtered_block(block, channel_id))
+            self._answers[key] = answer
+            if len(self._answers) > self.size:
+                self._answers.popitem(last=False)
+        return answer

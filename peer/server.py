@@ -29,7 +29,7 @@ from consortia.policy.paths import APPLICATION_READERS
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.channel import PeerChannel
 from peer.channels import ChannelManager
-from peer.deliver import filtered_block
+from peer.deliver import RecentFilteredBlocks
 from peer.endorser.endorser import Endorser
 from peer.gateway.commits import CommitFinder
 from peer.gateway.errors import GatewayError
@@ -47,6 +47,7 @@ class DeliverService:
     def __init__(self, channels: ChannelManager, window: dt.timedelta) -> None:
         self.channels = channels
         self.window = window
+        self.filtered = RecentFilteredBlocks()
 
     async def _serve(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext, send: Sender) -> None:
         async def serve_one(envelope: common_pb2.Envelope) -> None:
@@ -65,7 +66,7 @@ class DeliverService:
 
     async def deliver_filtered(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext) -> None:
         async def send(block: common_pb2.Block, channel: PeerChannel, creator: Identity) -> None:
-            await context.write(events_pb2.DeliverResponse(filtered_block=filtered_block(block, channel.channel_id)))
+            await context.write(self.filtered.response(block, channel.channel_id))
 
         await self._serve(requests, context, send)
 
