@@ -100,7 +100,7 @@ def is_package_id(text: str) -> bool:
 
 
 def check_label(label: str) -> None:
-    if not _LABEL.match(label):
+    if not _LABEL.fullmatch(label):
         raise PackageError(f"invalid label {label!r}: start with a letter or digit; then letters, digits, "
                            "'_', '.', '+', '-'")
 

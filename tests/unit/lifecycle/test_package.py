@@ -84,6 +84,8 @@ def test_bad_connections_are_refused(connection: Connection, message: str) -> No
 def test_bad_labels_and_folders(contract: Path, tmp_path: Path) -> None:
     with pytest.raises(PackageError, match="invalid label"):
         package_python(contract, "-bad")
+    with pytest.raises(PackageError, match="invalid label"):  # Fabric's rule ends at the end of the text
+        package_python(contract, "good\n")
     with pytest.raises(PackageError, match="does not exist"):
         package_python(tmp_path / "missing", "x")
     (tmp_path / "plain").mkdir()
