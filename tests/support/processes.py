@@ -62,7 +62,12 @@ class _PortRange:
             low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
         except (OSError, ValueError):
             low, high = 32768, 60999  # Linux's default
-        self.first, self.end = (10000, low) if low > 20000 else (high + 1, 65536)
+        if low - 10000 >= 10000:
+            self.first, self.end = 10000, low
+        elif 65536 - (high + 1) >= 10000:
+            self.first, self.end = high + 1, 65536
+        else:  # no room outside it: ports checked free are the best there is
+            self.first, self.end = 10000, 65536
         self.cursor = random.randrange(self.first, self.end)
 
     def block(self, size: int) -> int:
