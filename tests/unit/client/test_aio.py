@@ -354,8 +354,7 @@ def test_watched_commits_come_from_the_filtered_block_stream(channel: FakeAioCha
 def test_a_watch_whose_stream_ends_asks_commit_status_until_it_opens_a_new_stream_by_itself(
         channel: FakeAioChannel, user: SigningIdentity, org1: SampleOrg, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(commit_watch, "FIRST_RETRY", 0.01)
-    peer = org1.identity("peer")
-    first = FakeStreamCall([filtered_block(5)], endless=True)
+    first = watched_channel(channel, org1)
     # After the first stream ends: the peer is still away once, then back at block 10.
     streams = [first, FakeStreamCall([]), FakeStreamCall([filtered_block(10)], endless=True)]
     opened: list[FakeStreamCall] = []
@@ -364,7 +363,6 @@ def test_a_watch_whose_stream_ends_asks_commit_status_until_it_opens_a_new_strea
         opened.append(streams[len(opened)])
         return opened[-1]
 
-    channel.answers["Endorse"] = lambda request, timeout: endorsed(request, peer, b"done")
     channel.answers["DeliverFiltered"] = deliver_filtered
     submits: list[str] = []
 
