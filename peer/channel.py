@@ -16,7 +16,6 @@ missing, which a background reconciler keeps asking for.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -34,6 +33,7 @@ from consortia.lifecycle.collections import member_msp_ids
 from consortia.msp.signing import SigningIdentity
 from consortia.protoutil.envelope import unpack_envelope
 from consortia.protoutil.transaction import unpack_transaction
+from consortia.tasks import cancel_and_wait
 from peer.blockpuller import BlockPuller, ClientTLS
 from peer.committer.validator import EndorsementPolicies, TxValidator, ValidationResult
 from peer.endorser.simulator import TxSimulator
@@ -291,13 +291,11 @@ class PeerChannel:
                 await asyncio.sleep(RETRY_SECONDS)
 
     async def stop(self) -> None:
-        for task in (self._task, self._reconciler):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._task = self._reconciler = None
-        self.transient.close()
+        try:
+            await cancel_and_wait(self._task, self._reconciler)
+        finally:
+            self._task = self._reconciler = None
+            self.transient.close()
         for reader in self._readers:
             reader.close()
         self._readers.clear()

@@ -30,6 +30,7 @@ from fabric_protos.peer import events_pb2
 from consortia.client.commit import Status, status_of
 from consortia.client.stream import AsyncEventStream
 from consortia.errors import ConsortiaError
+from consortia.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,8 @@ class CommitWatch:
         new one by itself; calling start() then does it at once."""
         if self.watching:
             raise ConsortiaError(f"commits on channel {self._channel_id} are already being watched")
-        await self._cancel_resumer()
+        resumer, self._resumer = self._resumer, None
+        await cancel_and_wait(resumer)
         self._stopped = False
         await self._open()
 
@@ -90,17 +92,16 @@ class CommitWatch:
     async def stop(self) -> None:
         """Close the stream; the transactions still waiting ask the gateway instead."""
         self._stopped = True
-        await self._cancel_resumer()
-        if self._stream is not None:
-            self._stream.close()
-        if self._reader is not None:
-            self._reader.cancel()
-            try:
-                await self._reader
-            except asyncio.CancelledError:
-                pass
-        self._stream = self._reader = None
-        self._release()
+        resumer, self._resumer = self._resumer, None
+        try:
+            await cancel_and_wait(resumer)  # first: it may be opening a new stream
+        finally:
+            stream, reader = self._stream, self._reader
+            self._stream = self._reader = None
+            if stream is not None:
+                stream.close()
+            self._release()
+            await cancel_and_wait(reader)
 
     @property
     def pending(self) -> int:
@@ -150,15 +151,6 @@ class CommitWatch:
             else:
                 log.info("the block stream of channel %s is open again", self._channel_id)
                 return
-
-    async def _cancel_resumer(self) -> None:
-        resumer, self._resumer = self._resumer, None
-        if resumer is not None:
-            resumer.cancel()
-            try:
-                await resumer
-            except asyncio.CancelledError:
-                pass
 
     def _release(self) -> None:
         waiting, self._waiting = self._waiting, {}

@@ -29,6 +29,7 @@ from fabric_protos.peer import chaincode_shim_pb2_grpc
 from consortia.config.node import ChaincodeDeployment
 from consortia.grpcutil import channel
 from consortia.lifecycle.package import CCAAS, ChaincodePackage
+from consortia.tasks import cancel_and_wait
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.chaincode.tls import ChaincodeTLS
 
@@ -164,16 +165,13 @@ class ChaincodeLauncher:
             await child.exited
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *self._packages.values()]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        for name, child in list(self._processes.items()):
-            if not child.exited.done():
-                await self._terminate(name, child)
-        self._processes.clear()
+        try:
+            await cancel_and_wait(*self._tasks, *self._packages.values())
+        finally:
+            for name, child in list(self._processes.items()):
+                if not child.exited.done():
+                    await self._terminate(name, child)
+            self._processes.clear()
 
 
 class _Child:

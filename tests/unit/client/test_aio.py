@@ -20,6 +20,7 @@ from consortia.client import (
     EndorseError,
     GatewayError,
     NoSignerError,
+    Status,
     SubmitError,
     aio,
     commit_watch,
@@ -422,6 +423,25 @@ def test_a_stopped_watch_does_not_open_a_new_stream(channel: FakeAioChannel, use
         return opened == tried and not watch.watching
 
     assert asyncio.run(scenario())
+
+
+def test_a_watch_stopped_by_a_task_that_is_cancelled_meanwhile_stops_and_the_task_is_cancelled(
+        channel: FakeAioChannel, user: SigningIdentity, org1: SampleOrg) -> None:
+    stream = watched_channel(channel, org1)
+
+    async def scenario() -> tuple[bool, bool, Status | None, bool]:
+        watch = aio.connect(channel, signer=user).get_network("ch").watch_commits()
+        await watch.start()
+        expected = watch.expect("tx-1")
+        assert expected is not None
+        stopping = asyncio.create_task(watch.stop())
+        await asyncio.sleep(0)  # stop() now waits for its reader
+        stopping.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stopping
+        return stopping.cancelled(), watch.watching, expected.result(), stream.cancelled.is_set()
+
+    assert asyncio.run(scenario()) == (True, False, None, True)
 
 
 def test_a_watch_without_a_first_block_in_time_says_so(channel: FakeAioChannel, user: SigningIdentity) -> None:
