@@ -111,9 +111,12 @@ def _definition_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", required=True, help="chaincode name")
     parser.add_argument("--version", required=True, help="chaincode version, e.g. 1.0")
     parser.add_argument("--sequence", required=True, type=int, help="definition sequence: 1, then +1 per upgrade")
-    parser.add_argument("--policy", metavar="POLICY",
-                        help="endorsement policy, e.g. \"AND('Org1MSP.peer','Org2MSP.peer')\" "
-                             "(default: the channel's /Channel/Application/Endorsement)")
+    policy = parser.add_mutually_exclusive_group()
+    policy.add_argument("--policy", "--signature-policy", metavar="POLICY",
+                        help="endorsement policy, e.g. \"AND('Org1MSP.peer','Org2MSP.peer')\", or a channel "
+                             "policy path (default: the channel's /Channel/Application/Endorsement)")
+    policy.add_argument("--channel-config-policy", metavar="PATH",
+                        help="a channel policy as the endorsement policy, e.g. /Channel/Application/Admins")
     parser.add_argument("--init-required", action="store_true", help="the first transaction must be the init")
     parser.add_argument("--collections-config", metavar="FILE",
                         help="private data collections, as the JSON file Fabric's peer CLI reads")
@@ -128,7 +131,13 @@ def _definition(args: argparse.Namespace) -> Definition:
         except OSError as exc:
             raise ConsortiaError(f"cannot read the collections config {path}: {exc.strerror}") from exc
         collections = parse_collections_json(text, str(path))
-    return ops.definition(args.name, args.version, args.sequence, args.policy, args.init_required, collections)
+    policy = args.policy
+    if args.channel_config_policy is not None:
+        policy = args.channel_config_policy.strip()
+        if not policy.startswith("/"):
+            raise ConsortiaError(f"--channel-config-policy {args.channel_config_policy!r} is not a channel policy "
+                                 "path: give it from the root, e.g. /Channel/Application/Endorsement")
+    return ops.definition(args.name, args.version, args.sequence, policy, args.init_required, collections)
 
 
 def _print(args: argparse.Namespace, document: dict[str, Any], text: str) -> None:

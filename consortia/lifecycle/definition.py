@@ -43,8 +43,6 @@ class DefinitionError(ConsortiaError):
     """A definition that is not acceptable (bad policy, wrong sequence, ...)."""
 
 
-
-
 def application_policy(policy: str | None) -> bytes:
     """The validation parameter for an endorsement policy given as text (None: the
     channel's Endorsement policy; a text starting with '/' names a channel policy)."""
