@@ -52,7 +52,7 @@ def register(verbs: Any) -> None:
     calculate = verbs.add_parser("calculatepackageid", help="print the id a package file gets when installed "
                                                             "(no peer needed)")
     calculate.add_argument("package", help="the package file")
-    calculate.add_argument("--json", action="store_true", help="print the result as JSON")
+    _json_args(calculate)
     calculate.set_defaults(handler=run_calculatepackageid)
 
     install = verbs.add_parser("install", help="install a package on a peer (as the org's admin)")
@@ -103,7 +103,13 @@ def register(verbs: Any) -> None:
 def _admin_args(parser: argparse.ArgumentParser) -> None:
     _connection_args(parser)
     parser.set_defaults(user=ADMIN)
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _json_args(parser)
+
+
+def _json_args(parser: argparse.ArgumentParser) -> None:
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the result as JSON")
+    output.add_argument("-O", "--output", choices=["json"], help="json: the same as --json (Fabric's option)")
 
 
 def _definition_args(parser: argparse.ArgumentParser) -> None:
@@ -141,7 +147,8 @@ def _definition(args: argparse.Namespace) -> Definition:
 
 
 def _print(args: argparse.Namespace, document: dict[str, Any], text: str) -> None:
-    print(json.dumps(document, indent=2) if args.json else text, flush=True)
+    as_json = args.json or args.output == "json"
+    print(json.dumps(document, indent=2) if as_json else text, flush=True)
 
 
 def run_package(args: argparse.Namespace) -> int:
@@ -205,12 +212,12 @@ def run_queryinstalled(args: argparse.Namespace) -> int:
     result = asyncio.run(ops.query_installed(resolve_target(args)))
     rows = []
     for chaincode in result.installed_chaincodes:
-        refs = {channel: [{"name": c.name, "version": c.version} for c in r.chaincodes]
+        refs = {channel: {"chaincodes": [{"name": c.name, "version": c.version} for c in r.chaincodes]}
                 for channel, r in chaincode.references.items()}
         rows.append({"package_id": chaincode.package_id, "label": chaincode.label, "references": refs})
     lines = ["Installed chaincodes on peer:"] + [
         f"Package ID: {r['package_id']}, Label: {r['label']}"
-        + "".join(f"\n  used on {ch} by " + ", ".join(f"{c['name']} {c['version']}" for c in used)
+        + "".join(f"\n  used on {ch} by " + ", ".join(f"{c['name']} {c['version']}" for c in used["chaincodes"])
                   for ch, used in r["references"].items())
         for r in rows
     ]

@@ -96,6 +96,9 @@ def test_package_install_approve_commit_upgrade(net: Path) -> None:
     ok(net, "chaincode", "approve", *definition, "--package-id", package_id, "--org", "Org2")
     assert "committed versioned 1.0 (sequence 1)" in ok(net, "chaincode", "commit", *definition, "--org", "Org2")
     assert ok(net, "query", "ch1", "versioned", "version", "--org", "Org1").strip() == "v1"
+    shown = json.loads(ok(net, "chaincode", "queryinstalled", "--org", "Org1", "-O", "json"))  # Fabric's shape
+    (row,) = [r for r in shown["installed_chaincodes"] if r["package_id"] == package_id]
+    assert row["references"] == {"ch1": {"chaincodes": [{"name": "versioned", "version": "1.0"}]}}
 
     v2 = write_versioned_contract(net / "src2" / "versioned", "v2")
     made = ok(net, "chaincode", "package", str(v2), "--label", "versioned_2", "--out", "versioned_2.tar.gz")

@@ -44,6 +44,17 @@ def test_network_verbs_and_their_options() -> None:
     assert build_parser().parse_args(["network", "logs", "peer0", "-f"]).follow
 
 
+def test_lifecycle_commands_take_fabric_s_output_option_or_json(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    fabric = parser.parse_args(["chaincode", "queryinstalled", "--org", "Org1", "-O", "json"])
+    assert (fabric.output, fabric.json) == ("json", False)
+    assert parser.parse_args(["chaincode", "calculatepackageid", "p.tar.gz", "--output", "json"]).output == "json"
+    assert parser.parse_args(["chaincode", "querycommitted", "--channel", "c", "--org", "Org1", "--json"]).json
+    with pytest.raises(SystemExit):
+        parser.parse_args(["chaincode", "queryinstalled", "--org", "Org1", "-O", "yaml"])
+    assert "invalid choice: 'yaml'" in capsys.readouterr().err
+
+
 def test_a_log_line_count_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["network", "logs", "orderer0", "-n", "0"])
