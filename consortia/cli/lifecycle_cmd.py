@@ -76,7 +76,8 @@ def register(verbs: Any) -> None:
         ("checkcommitreadiness", "show which organizations approved a definition", run_checkcommitreadiness),
         ("commit", "commit a chaincode definition the organizations agreed to", run_commit),
     ):
-        parser = verbs.add_parser(verb, help=help_text)
+        # approveformyorg: Fabric's name for approve
+        parser = verbs.add_parser(verb, help=help_text, aliases=["approveformyorg"] if verb == "approve" else [])
         _definition_args(parser)
         if verb == "approve":
             parser.add_argument("--package-id", help="the installed package your organization runs "
@@ -86,16 +87,16 @@ def register(verbs: Any) -> None:
 
     approved = verbs.add_parser("queryapproved", help="show your organization's approval of a chaincode "
                                                       "definition (only its own peers have it)")
-    approved.add_argument("--channel", required=True, help="channel name")
-    approved.add_argument("--name", required=True, help="chaincode name")
+    approved.add_argument("-C", "--channel", "--channelID", required=True, help="channel name")
+    approved.add_argument("-n", "--name", required=True, help="chaincode name")
     approved.add_argument("--sequence", type=int, default=0,
                           help="definition sequence (default: the next one if approved, else the committed one)")
     _admin_args(approved)
     approved.set_defaults(handler=run_queryapproved)
 
     committed = verbs.add_parser("querycommitted", help="show a channel's committed chaincode definitions")
-    committed.add_argument("--channel", required=True, help="channel name")
-    committed.add_argument("--name", help="one chaincode (default: all)")
+    committed.add_argument("-C", "--channel", "--channelID", required=True, help="channel name")
+    committed.add_argument("-n", "--name", help="one chaincode (default: all)")
     _admin_args(committed)
     committed.set_defaults(handler=run_querycommitted)
 
@@ -113,9 +114,9 @@ def _json_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _definition_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--channel", required=True, help="channel name")
-    parser.add_argument("--name", required=True, help="chaincode name")
-    parser.add_argument("--version", required=True, help="chaincode version, e.g. 1.0")
+    parser.add_argument("-C", "--channel", "--channelID", required=True, help="channel name")
+    parser.add_argument("-n", "--name", required=True, help="chaincode name")
+    parser.add_argument("-v", "--version", required=True, help="chaincode version, e.g. 1.0")
     parser.add_argument("--sequence", required=True, type=int, help="definition sequence: 1, then +1 per upgrade")
     policy = parser.add_mutually_exclusive_group()
     policy.add_argument("--policy", "--signature-policy", metavar="POLICY",

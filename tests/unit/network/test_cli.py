@@ -55,6 +55,18 @@ def test_lifecycle_commands_take_fabric_s_output_option_or_json(capsys: pytest.C
     assert "invalid choice: 'yaml'" in capsys.readouterr().err
 
 
+def test_lifecycle_commands_take_fabric_s_names() -> None:
+    parser = build_parser()
+    fabric = parser.parse_args(["chaincode", "approveformyorg", "-C", "ch", "-n", "cc", "-v", "1.0", "--sequence", "2",
+                                "--package-id", "cc_1:" + "0" * 64, "--org", "Org1"])
+    ours = parser.parse_args(["chaincode", "approve", "--channel", "ch", "--name", "cc", "--version", "1.0",
+                              "--sequence", "2", "--package-id", "cc_1:" + "0" * 64, "--org", "Org1"])
+    assert fabric.handler is ours.handler
+    assert vars(fabric) | {"verb": "approve"} == vars(ours)
+    committed = parser.parse_args(["chaincode", "querycommitted", "--channelID", "ch", "-n", "cc", "--org", "Org1"])
+    assert (committed.channel, committed.name) == ("ch", "cc")
+
+
 def test_a_log_line_count_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["network", "logs", "orderer0", "-n", "0"])
