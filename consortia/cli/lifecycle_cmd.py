@@ -82,6 +82,11 @@ def register(verbs: Any) -> None:
         if verb == "approve":
             parser.add_argument("--package-id", help="the installed package your organization runs "
                                                      "(see queryinstalled); omit to approve without running it")
+        if verb == "commit":
+            parser.add_argument("--endorsing-org", action="append", default=[], metavar="MSPID",
+                                dest="endorsing_orgs",
+                                help="ask this organization's peers to endorse (repeatable; default: the "
+                                     "organizations that approved, as the gateway's peer sees them)")
         _admin_args(parser)
         parser.set_defaults(handler=handler)
 
@@ -270,8 +275,10 @@ def run_commit(args: argparse.Namespace) -> int:
     definition = _definition(args)
     target = resolve_target(args)
     with _gateway(args) as gateway:
-        readiness = ops.check_commit_readiness(gateway, args.channel, definition)
-        approving = sorted(org for org, ok in readiness.approvals.items() if ok) or [target.signer.msp_id]
+        approving = list(dict.fromkeys(args.endorsing_orgs))
+        if not approving:
+            readiness = ops.check_commit_readiness(gateway, args.channel, definition)
+            approving = sorted(org for org, ok in readiness.approvals.items() if ok) or [target.signer.msp_id]
         block = ops.commit(gateway, args.channel, definition, approving)
     _print(args, {"committed": True, "block": block, "endorsed_by": approving},
            f"committed {args.name} {args.version} (sequence {args.sequence}) on {args.channel} in block {block}, "

@@ -108,7 +108,12 @@ def test_package_install_approve_commit_upgrade(net: Path) -> None:
     for org in ("Org1", "Org2"):
         ok(net, "chaincode", "install", "versioned_2.tar.gz", "--org", org)
         ok(net, "chaincode", "approve", *upgrade, "--package-id", package_2, "--org", org)
-    ok(net, "chaincode", "commit", *upgrade, "--org", "Org1")
+    # Endorsing orgs named by hand: one org is not the channel's majority of two.
+    too_few = cli("chaincode", "commit", *upgrade, "--org", "Org1", "--endorsing-org", "Org1MSP", cwd=net)
+    assert too_few.returncode == 1 and "ENDORSEMENT_POLICY_FAILURE" in too_few.stderr, too_few.stderr
+    both = ok(net, "chaincode", "commit", *upgrade, "--org", "Org1", "--endorsing-org", "Org2MSP",
+              "--endorsing-org", "Org1MSP")
+    assert "endorsed by Org2MSP, Org1MSP" in both
     assert ok(net, "query", "ch1", "versioned", "version", "--org", "Org1").strip() == "v2"
     # The new policy: Org2 alone endorses; Org1 alone no longer can.
     ok(net, "invoke", "ch1", "versioned", "put", "k", "v", "--org", "Org1", "--endorsing-org", "Org2MSP")
