@@ -67,8 +67,7 @@ class CommitWatch:
         new one by itself; calling start() then does it at once."""
         if self.watching:
             raise ConsortiaError(f"commits on channel {self._channel_id} are already being watched")
-        resumer, self._resumer = self._resumer, None
-        await cancel_and_wait(resumer)
+        await self._stop_resuming()
         self._stopped = False
         await self._open()
 
@@ -92,9 +91,8 @@ class CommitWatch:
     async def stop(self) -> None:
         """Close the stream; the transactions still waiting ask the gateway instead."""
         self._stopped = True
-        resumer, self._resumer = self._resumer, None
         try:
-            await cancel_and_wait(resumer)  # first: it may be opening a new stream
+            await self._stop_resuming()  # first: it may be opening a new stream
         finally:
             stream, reader = self._stream, self._reader
             self._stream = self._reader = None
@@ -151,6 +149,10 @@ class CommitWatch:
             else:
                 log.info("the block stream of channel %s is open again", self._channel_id)
                 return
+
+    async def _stop_resuming(self) -> None:
+        resumer, self._resumer = self._resumer, None
+        await cancel_and_wait(resumer)
 
     def _release(self) -> None:
         waiting, self._waiting = self._waiting, {}

@@ -36,8 +36,8 @@ METADATA = "metadata.json"
 CODE = "code.tar.gz"
 CONNECTION = "connection.json"
 MAX_PACKAGE_BYTES = 100 * 1024 * 1024
-_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")  # Fabric's label rule
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+\-]*")  # Fabric's label rule
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 _SKIPPED = {"__pycache__", ".git", ".mypy_cache", ".pytest_cache"}
 
 
