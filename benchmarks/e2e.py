@@ -4,6 +4,7 @@ load-generator processes submitting through consortia.client (its asyncio API).
     python benchmarks/e2e.py [--network network-config/two-orgs.yaml] [--duration 20]
                              [--clients 64] [--processes 2] [--window 4] [--keys 1000]
                              [--query-clients 16] [--runs 1] [--max-message-count N]
+                             [--pin-cpus]
 
 The network (network-config/two-orgs.yaml): Org1 and Org2 with one peer each, one
 orderer, TLS on every node, the `counter` chaincode under AND('Org1MSP.peer',
@@ -23,6 +24,10 @@ conflicts, latency p50/p95/p99 (submit to commit status), queries/s, the CPU tim
 node, the chaincode processes and the load generators spent per transaction and per
 query (what bounds throughput when every process shares two cores), the peak memory
 (VmHWM) of each node and of the chaincode processes, and how long `network up` took.
+
+`--pin-cpus` pins every node and chaincode process to one CPU once the network is up
+(benchmarks/placement.py), to measure what the kernel's own placement costs; the
+nodes never pin themselves.
 
 The load generators and query clients run gRPC as the nodes do (consortia.grpcenv:
 its transport setting and uvloop); a client of your own gets the same by setting
@@ -55,7 +60,7 @@ from consortia import grpcenv  # noqa: E402
 
 grpcenv.prefer_direct_io()  # the clients here run gRPC as the nodes do (see consortia.grpcenv): before it loads
 
-from benchmarks import procstats  # noqa: E402
+from benchmarks import placement, procstats  # noqa: E402
 from consortia.client import aio  # noqa: E402
 from consortia.config.network import load_network  # noqa: E402
 from consortia.cryptogen import CryptoLayout  # noqa: E402
@@ -180,11 +185,16 @@ async def query_load(spec: Target, clients: int, keys: int, seconds: float) -> f
 CHAINCODE_PROCESSES = "chaincode processes"
 
 
+def node_pids(directory: Path) -> dict[str, int]:
+    """The process of each node of the network directory, by node name."""
+    return {pid_file.parent.name: int(json.loads(pid_file.read_text())["pid"])
+            for pid_file in sorted((directory / "nodes").glob("*/node.pid"))}
+
+
 def node_figures(directory: Path, figure: procstats.Figure) -> dict[str, float]:
     """`figure` of each node's process of the network directory, and summed over the
     chaincode processes the peers launched (children of a node)."""
-    nodes = {int(json.loads(pid_file.read_text())["pid"]): pid_file.parent.name
-             for pid_file in sorted((directory / "nodes").glob("*/node.pid"))}
+    nodes = {pid: name for name, pid in node_pids(directory).items()}
     found = procstats.node_figures(nodes, figure, lambda _: CHAINCODE_PROCESSES)
     found.setdefault(CHAINCODE_PROCESSES, 0.0)
     return found
@@ -266,6 +276,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--max-message-count", type=int, help="cut blocks at this many transactions instead")
     parser.add_argument("--dir", type=Path, help="network directory (default: a temporary one, removed after)")
+    parser.add_argument("--pin-cpus", action="store_true",
+                        help="pin each node and chaincode process to one CPU (see benchmarks/placement.py)")
     args = parser.parse_args()
 
     directory = args.dir or Path(tempfile.mkdtemp(prefix="consortia-e2e-"))
@@ -278,6 +290,9 @@ def main() -> int:
                    stdout=subprocess.DEVNULL)
     up_seconds = time.monotonic() - started
     try:
+        if args.pin_cpus:
+            placed = placement.spread(node_pids(directory))
+            print("pinned: " + ", ".join(f"{name} on CPU {cpu}" for name, cpu in placed.items()), flush=True)
         spec = target(network_file, directory)
         results = []
         for run in range(1, args.runs + 1):
@@ -291,7 +306,8 @@ def main() -> int:
                        stdout=subprocess.DEVNULL)
     medians = {key: statistics.median(r[key] for r in results) for key in results[0]}
     batching = f", blocks of at most {args.max_message_count}" if args.max_message_count else ""
-    print(f"\n{args.network.name}{batching}: {args.clients} clients x window {args.window} on {args.keys} keys, "
+    pinned = ", each process pinned to a CPU" if args.pin_cpus else ""
+    print(f"\n{args.network.name}{batching}{pinned}: {args.clients} clients x window {args.window} on {args.keys} keys, "
           f"{args.duration:g} s measured per run, {args.runs} run(s); medians:")
     print(f"  committed (valid) transactions/s  {medians['committed_tx_per_s']:8.0f}")
     print(f"  invalid (MVCC conflicts)/s        {medians['invalid_per_s']:8.0f}")
