@@ -2,11 +2,11 @@
 kernel's own placement costs when every process shares a few cores.
 
 Each process gets one CPU, all its threads with it: a Python node runs its Python on
-one thread at a time anyway, and its threads then hand the GIL over on one CPU.
-The nodes take the CPUs in turn (sorted by name: orderers, then peers), and the
-chaincode processes of a peer take the CPU after their peer's: a peer and its
-chaincode send each other several messages a transaction, and on one CPU each of
-those waits for the other to be scheduled.
+one thread at a time anyway, and its threads then hand the GIL over on one CPU. The
+nodes take the CPUs in turn, in the order of their names, and the chaincode processes
+of a peer take the CPU after their peer's: a peer and its chaincode send each other
+several messages a transaction, and on one CPU each of those waits for the other to be
+scheduled.
 """
 
 from __future__ import annotations
