@@ -59,9 +59,26 @@ def test_packaging_is_deterministic_and_content_sensitive(contract: Path) -> Non
 
 
 def test_extract_gives_the_contract_folder(contract: Path, tmp_path: Path) -> None:
+    (contract / "sub").mkdir()
+    (contract / "sub" / "deep.py").write_text("Y = 2\n")
     folder = read_package(package_python(contract, "mycc_1")).extract(tmp_path / "out")
     assert folder == tmp_path / "out" / "src" / "mycc"
     assert (folder / "logic.py").read_text() == "X = 1\n"
+    assert (folder / "sub" / "deep.py").read_text() == "Y = 2\n"
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written == ["src/mycc/__init__.py", "src/mycc/logic.py", "src/mycc/sub/deep.py"]
+
+
+def test_extract_does_not_rely_on_tarfiles_extraction(contract: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python before 3.11.4 (Debian 12's 3.11.2) has no `filter=` for extractall."""
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("tarfile extraction used")
+
+    package = read_package(package_python(contract, "mycc_1"))
+    monkeypatch.setattr(tarfile.TarFile, "extractall", refuse)
+    monkeypatch.setattr(tarfile.TarFile, "extract", refuse)
+    assert (package.extract(tmp_path / "out") / "logic.py").read_text() == "X = 1\n"
 
 
 def test_ccaas_package_carries_the_connection() -> None:
