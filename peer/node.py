@@ -59,6 +59,33 @@ class LocalEndorser:
             return await self.endorser.process(proposal, sign=not evaluate)
 
 
+def committed_packages(channel_ids: Sequence[str], definitions: Definitions, store: PackageStore,
+                       registry: ChaincodeRegistry) -> dict[str, tuple[ChaincodePackage, Path | None]]:
+    """The packages this org chose for the committed definitions of the channels, each
+    with its unpacked contract folder (python). A package that cannot be unpacked is
+    left out, and proposals for it are told why: it must not keep the others from
+    running."""
+    wanted: dict[str, tuple[ChaincodePackage, Path | None]] = {}
+    for channel_id in channel_ids:
+        for definition, package_id in definitions.all_committed(channel_id):
+            if not package_id or package_id in wanted:
+                continue
+            package = store.get(package_id)
+            if package is None:
+                log.warning("[%s] chaincode %s (sequence %d) is to run package %s, which is not installed here",
+                            channel_id, definition.name, definition.sequence, package_id)
+                continue
+            try:
+                folder = store.unpacked(package) if package.type == PYTHON else None
+            except Exception as exc:  # a full disk, a peer bug: this package only
+                log.error("[%s] chaincode %s: cannot unpack package %s: %s", channel_id, definition.name,
+                          package_id, exc, exc_info=not isinstance(exc, OSError))
+                registry.failed(package_id, f"its package could not be unpacked: {exc}")
+                continue
+            wanted[package_id] = (package, folder)
+    return wanted
+
+
 async def run(config: PeerNodeConfig) -> None:
     signer = load_signing_identity(config.msp_dir, config.msp_id)
     tls = None
@@ -123,18 +150,8 @@ async def run(config: PeerNodeConfig) -> None:
 
     def run_committed_chaincodes() -> None:
         """Run the packages this org chose for the committed definitions of every channel."""
-        wanted: dict[str, tuple[ChaincodePackage, Path | None]] = {}
-        for channel_id, _ in channels.channels():
-            for definition, package_id in definitions.all_committed(channel_id):
-                if not package_id or package_id in wanted:
-                    continue
-                package = store.get(package_id)
-                if package is None:
-                    log.warning("[%s] chaincode %s (sequence %d) is to run package %s, which is not installed here",
-                                channel_id, definition.name, definition.sequence, package_id)
-                    continue
-                wanted[package_id] = (package, store.unpacked(package) if package.type == PYTHON else None)
-        launcher.reconcile(wanted)
+        channel_ids = [channel_id for channel_id, _ in channels.channels()]
+        launcher.reconcile(committed_packages(channel_ids, definitions, store, registry))
 
     await channels.load_existing()
 
