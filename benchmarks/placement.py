@@ -14,20 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
-def child_pids(parent: int) -> list[int]:
-    """The processes whose parent is `parent`."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            status = (proc / "status").read_text()
-        except OSError:  # ended meanwhile
-            continue
-        if int(status.split("PPid:")[1].split()[0]) == parent:
-            found.append(int(proc.name))
-    return found
+from benchmarks.procstats import child_pids
 
 
 def pin(pid: int, cpu: int) -> None:
@@ -45,10 +32,10 @@ def spread(nodes: dict[str, int]) -> dict[str, int]:
     cpus = sorted(os.sched_getaffinity(0))
     placed = {}
     for turn, name in enumerate(sorted(nodes)):
-        cpu = cpus[turn % len(cpus)]
-        pin(nodes[name], cpu)
-        placed[name] = cpu
+        placed[name] = cpus[turn % len(cpus)]
+        pin(nodes[name], placed[name])
+        chaincode_cpu = cpus[(turn + 1) % len(cpus)]
         for child in child_pids(nodes[name]):
-            placed[f"{name} chaincode"] = cpus[(turn + 1) % len(cpus)]
-            pin(child, placed[f"{name} chaincode"])
+            pin(child, chaincode_cpu)
+            placed[f"{name} chaincode"] = chaincode_cpu
     return placed

@@ -23,6 +23,25 @@ def peak_mb(status: str, _: str) -> float:
     return float(status.split("VmHWM:")[1].split()[0]) / 1024
 
 
+def parent_pid(status: str) -> int:
+    """The parent's pid, from a /proc status file."""
+    return int(status.split("PPid:")[1].split()[0])
+
+
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is `parent`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if parent_pid((proc / "status").read_text()) == parent:
+                found.append(int(proc.name))
+        except (OSError, IndexError, ValueError):  # the process ended meanwhile
+            continue
+    return found
+
+
 def node_figures(nodes: dict[int, str], figure: Figure, children: Callable[[str], str]) -> dict[str, float]:
     """`figure` of each process of `nodes` (pid -> name), and of their child processes,
     summed under `children(parent's name)`."""
@@ -32,7 +51,7 @@ def node_figures(nodes: dict[int, str], figure: Figure, children: Callable[[str]
             continue
         try:
             status = (proc / "status").read_text()
-            parent = int(status.split("PPid:")[1].split()[0])
+            parent = parent_pid(status)
             pid = int(proc.name)
             if pid in nodes:
                 name = nodes[pid]
