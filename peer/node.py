@@ -18,7 +18,7 @@ from fabric_protos.peer import chaincode_shim_pb2_grpc, peer_pb2_grpc, proposal_
 
 from consortia.config.node import PeerNodeConfig, load_peer_config
 from consortia.grpcutil import OPTIONS, listen
-from consortia.lifecycle.package import PYTHON, ChaincodePackage
+from consortia.lifecycle.package import CANNOT_START, PYTHON, ChaincodePackage
 from consortia.msp.layout import load_msp, load_signing_identity
 from consortia.nodeserver import NodeServers
 from consortia.nodeserver import main as node_main
@@ -80,7 +80,7 @@ def committed_packages(channel_ids: Sequence[str], definitions: Definitions, sto
             except Exception as exc:  # a full disk, a peer bug: this package only
                 log.error("[%s] chaincode %s: cannot unpack package %s: %s", channel_id, definition.name,
                           package_id, exc, exc_info=not isinstance(exc, OSError))
-                registry.failed(package_id, f"its package could not be unpacked: {exc}")
+                registry.failed(package_id, f"{CANNOT_START}: its package could not be unpacked: {exc}")
                 continue
             wanted[package_id] = (package, folder)
     return wanted

@@ -23,6 +23,7 @@ from consortia.errors import ConsortiaError
 from consortia.grpcutil import channel
 from consortia.lifecycle import definition as lc
 from consortia.lifecycle.definition import LIFECYCLE, Definition
+from consortia.lifecycle.package import CANNOT_START
 from consortia.protoutil.proposal import create_proposal, sign_proposal
 
 METADATA_FUNCTION = "org.hyperledger.fabric:GetMetadata"
@@ -79,7 +80,9 @@ async def get_installed_package(peer: NodeEndpoint, package_id: str, timeout: fl
 async def wait_until_running(peer: NodeEndpoint, channel_id: str, name: str, timeout: float) -> None:
     """Wait until `peer` runs chaincode `name` on the channel: until a proposal to it
     (the Contract API's GetMetadata, which changes nothing) gets the chaincode's own
-    answer rather than the peer's refusal (not defined there yet, not running)."""
+    answer rather than the peer's refusal (not defined there yet, not running). It stops
+    at once when the peer says the chaincode cannot start (a crash loop, a package it
+    cannot unpack): waiting out `timeout` would only delay the same error."""
     deadline = asyncio.get_running_loop().time() + timeout
     last = "no answer"
     async with channel(peer.address, root_ca=peer.tls_ca, client_cert=peer.client_cert,
@@ -95,6 +98,8 @@ async def wait_until_running(peer: NodeEndpoint, channel_id: str, name: str, tim
                 if reply.response.status == 200 or reply.payload:  # the chaincode itself answered
                     return
                 last = reply.response.message
+                if CANNOT_START in last:  # the peer says waiting longer will not help
+                    raise LifecycleCallError(f"chaincode {name} is not running on {peer.address}: {last}")
             await asyncio.sleep(0.2)
     raise LifecycleCallError(f"chaincode {name} is not running on {peer.address} after {timeout:g}s: {last}")
 

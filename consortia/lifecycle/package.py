@@ -36,6 +36,10 @@ METADATA = "metadata.json"
 CODE = "code.tar.gz"
 CONNECTION = "connection.json"
 MAX_PACKAGE_BYTES = 100 * 1024 * 1024
+# How a peer begins its reason for not running a package when trying again will not
+# help (it cannot be unpacked, its process keeps exiting at start): whoever waits for the
+# chaincode to run can stop waiting when it reads this.
+CANNOT_START = "it cannot start"
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+\-]*")  # Fabric's label rule
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 _SKIPPED = {"__pycache__", ".git", ".mypy_cache", ".pytest_cache"}

@@ -28,14 +28,18 @@ from fabric_protos.peer import chaincode_shim_pb2_grpc
 
 from consortia.config.node import ChaincodeDeployment
 from consortia.grpcutil import channel
-from consortia.lifecycle.package import CCAAS, ChaincodePackage
+from consortia.lifecycle.package import CANNOT_START, CCAAS, ChaincodePackage
 from consortia.tasks import cancel_and_wait
 from peer.chaincode.registry import ChaincodeRegistry
 from peer.chaincode.tls import ChaincodeTLS
 
 log = logging.getLogger(__name__)
 
+FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
+# Exits in a row, each soon after its start, after which a chaincode is said not to
+# start (the peer still tries again): a contract that fails to import, say.
+CRASH_LOOP = 3
 STOP_GRACE = 5.0
 # How long a package no definition uses any more keeps running, for the transactions
 # it is still executing.
@@ -110,7 +114,8 @@ class ChaincodeLauncher:
             assert self.tls.peer_root is not None  # checked when the config loaded
             cert, key = self.tls.issue_client(self._log_name(name), self.log_dir / "tls")
             command += ["--tls-ca", str(self.tls.peer_root), "--tls-cert", str(cert), "--tls-key", str(key)]
-        delay = 1.0
+        delay = FIRST_BACKOFF
+        quick_exits = 0  # in a row, each soon after its start
         child: _Child | None = None
         try:
             while True:
@@ -122,10 +127,11 @@ class ChaincodeLauncher:
                 code = await asyncio.shield(child.exited)  # stays pending for _terminate if we are cancelled
                 self._processes.pop(name, None)
                 if asyncio.get_running_loop().time() - started > 60:
-                    delay = 1.0
-                log.warning("chaincode %s exited with %s; starting it again in %.0fs (log: %s)",
+                    delay, quick_exits = FIRST_BACKOFF, 0
+                quick_exits += 1
+                log.warning("chaincode %s exited with %s; starting it again in %gs (log: %s)",
                             name, code, delay, log_file)
-                self.registry.failed(name, f"its process exited with {code}; see {log_file}")
+                self.registry.failed(name, _exit_reason(code, quick_exits, log_file))
                 await asyncio.sleep(delay)
                 delay = min(MAX_BACKOFF, delay * 2)
         except asyncio.CancelledError:
@@ -172,6 +178,26 @@ class ChaincodeLauncher:
                 if not child.exited.done():
                     await self._terminate(name, child)
             self._processes.clear()
+
+
+def _exit_reason(code: int, quick_exits: int, log_file: Path) -> str:
+    """Why a launched chaincode is not running, with the last line of its log (the
+    chaincode runtime ends a failed start with a one-line error there)."""
+    times = f" at each of its last {quick_exits} starts" if quick_exits > 1 else ""
+    reason = f"its process exited with {code}{times}; its log {log_file} ends: {_last_line(log_file)}"
+    return f"{CANNOT_START}: {reason}" if quick_exits >= CRASH_LOOP else reason
+
+
+def _last_line(log_file: Path, window: int = 4096) -> str:
+    """The last non-empty line of a log, read from its end only (a long-running
+    chaincode's log can be large)."""
+    try:
+        with open(log_file, "rb") as file:
+            file.seek(max(0, file.seek(0, 2) - window))
+            lines = file.read().decode(errors="replace").splitlines()
+    except OSError as exc:
+        return f"(unreadable: {exc})"
+    return next((line.strip() for line in reversed(lines) if line.strip()), "(nothing)")
 
 
 class _Child:

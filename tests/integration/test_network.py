@@ -199,3 +199,23 @@ def test_a_taken_port_names_the_node_and_starts_nothing(net: tuple[Path, int]) -
     assert result.returncode == 1
     assert f"{PEER2} needs port {base + 21} (admin 127.0.0.1:{base + 21})" in result.stderr, result.stderr
     assert not (cwd / "consortia-network").exists()
+
+
+def test_a_chaincode_that_cannot_start_fails_up_with_its_own_error(net: tuple[Path, int]) -> None:
+    """`up` stops waiting once the peers say the contract keeps exiting at start, rather
+    than sitting out its readiness timeout, and says why in the contract's own words."""
+    cwd, base = net
+    contract = cwd / "broken"
+    contract.mkdir()
+    (contract / "__init__.py").write_text("import carbon_sdk_that_is_not_installed\n")
+    spec = network_spec(base)
+    spec["channels"][0]["chaincodes"] = [{"name": "broken", "path": str(contract)}]
+    (cwd / "broken.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    result = cli("network", "up", "broken.yaml", cwd=cwd)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "committed broken" in result.stdout
+    assert "is not running on this peer (it cannot start: its process exited with 1 at each of its last 3 starts" \
+        in result.stderr, result.stderr
+    assert "No module named 'carbon_sdk_that_is_not_installed'" in result.stderr
+    assert "after 60s" not in result.stderr  # not the readiness timeout's error
+    assert "stopped the 3 nodes this run started" in result.stdout + result.stderr
