@@ -16,7 +16,7 @@ import grpc
 from fabric_protos.gateway import gateway_pb2_grpc
 from fabric_protos.peer import chaincode_shim_pb2_grpc, peer_pb2_grpc, proposal_response_pb2
 
-from consortia.config.node import PeerNodeConfig, load_peer_config
+from consortia.config.node import PeerNodeConfig, chaincode_log_dir, load_peer_config
 from consortia.grpcutil import OPTIONS, listen
 from consortia.lifecycle.package import CANNOT_START, PYTHON, ChaincodePackage
 from consortia.msp.layout import load_msp, load_signing_identity
@@ -146,7 +146,7 @@ async def run(config: PeerNodeConfig) -> None:
         listen(chaincode_server, config.chaincode_listen,
                chaincode_tls.listener_credentials() if chaincode_tls is not None else None)
         servers.add_server(chaincode_server)
-    launcher = ChaincodeLauncher(registry, config.chaincode_listen, config.data_dir / "chaincode", chaincode_tls)
+    launcher = ChaincodeLauncher(registry, config.chaincode_listen, chaincode_log_dir(config.data_dir), chaincode_tls)
 
     def run_committed_chaincodes() -> None:
         """Run the packages this org chose for the committed definitions of every channel."""

@@ -2,7 +2,7 @@
 
     consortia network up [FILE] [--dir DIR]      crypto, genesis blocks, nodes, channels, chaincode
     consortia network status [--dir DIR] [--json]
-    consortia network logs NODE [--dir DIR] [-n LINES] [-f]
+    consortia network logs NODE [--chaincode NAME] [--dir DIR] [-n LINES] [-f]
     consortia network down [--dir DIR] [--clean]
 
 Everything lives in one directory (default ./consortia-network, or
@@ -23,9 +23,20 @@ from pathlib import Path
 from typing import Any
 
 from consortia.config.network import Network, load_network
+from consortia.config.node import chaincode_log_dir
 from consortia.errors import ConfigError
 from consortia.network import supervisor
-from consortia.network.layout import DEFAULT_DIR, DIR_ENV, NetworkDir, State, default_dir, read_state, require_state
+from consortia.network.layout import (
+    DEFAULT_DIR,
+    DIR_ENV,
+    NetworkDir,
+    NetworkDirError,
+    NodeRecord,
+    State,
+    default_dir,
+    read_state,
+    require_state,
+)
 from consortia.network.processes import STOP_GRACE, follow, tail
 from consortia.network.profile import connection_profile, read_profile
 from consortia.network.supervisor import NodeStatus, plural
@@ -50,9 +61,12 @@ def register(nouns: Any) -> None:
     dir_arg(status)
     status.add_argument("--json", action="store_true", help="print it as JSON")
     status.set_defaults(handler=run_status)
-    logs = verbs.add_parser("logs", help="print a node's log")
+    logs = verbs.add_parser("logs", help="print a node's log, or that of a chaincode a peer runs")
     logs.add_argument("node", help="node name as `network status` shows it, or an unambiguous start of it")
     dir_arg(logs)
+    logs.add_argument("--chaincode", metavar="NAME",
+                      help="the log of the chaincode process the peer runs for NAME: its package label "
+                           "(asset_1.0), or an unambiguous start of it")
     logs.add_argument("-n", "--lines", type=_positive, metavar="LINES", help="only the last LINES lines")
     logs.add_argument("-f", "--follow", action="store_true", help="then print what the node logs, as it comes, "
                                                                   "until Ctrl-C")
@@ -173,15 +187,18 @@ def _summary(network: Network, state: State, dirs: NetworkDir, args: argparse.Na
         "",
         f"Identities:          {dirs.crypto}/peerOrganizations/<domain>/users/<user>@<domain>/{{msp,tls}}",
         f"Connection profile:  {dirs.profile}",
-        f"Logs:                {dirs.nodes}/<node>/node.log",
+        f"Logs:                {dirs.nodes}/<node>/node.log, and a peer's chaincode in <node>/data/chaincode/",
         "",
         "Next:",
         f"  consortia network status{dir_opt}",
     ]
     if channel is not None:
         lines.append(f"  {env}consortia query {channel.name} {chaincode} FUNCTION ARGS... --org {org.name} --user {user}")
+    lines.append(f"  consortia network logs {state.nodes[-1].name}{dir_opt}")
+    peer = next((n for n in state.nodes if n.kind == "peer"), None)
+    if peer is not None and channel is not None and channel.chaincodes:
+        lines.append(f"  consortia network logs {peer.name} --chaincode {chaincode}{dir_opt}")
     lines += [
-        f"  consortia network logs {state.nodes[-1].name}{dir_opt}",
         f"  consortia network down{dir_opt}            (--clean also deletes {dirs.root})",
     ]
     return "\n".join(lines)
@@ -319,10 +336,13 @@ def _orgs_text(profile: dict[str, Any]) -> str:
 def run_logs(args: argparse.Namespace) -> int:
     dirs = network_dir(args)
     node = require_state(dirs).node(args.node)
-    log = dirs.node(node.name).log
-    if not log.is_file():
-        print(f"{node.name} has no log yet ({log})", file=sys.stderr)
-        return 1
+    if args.chaincode is not None:
+        log = _chaincode_log(node, dirs, args.chaincode)
+    else:
+        log = dirs.node(node.name).log
+        if not log.is_file():
+            print(f"{node.name} has no log yet ({log})", file=sys.stderr)
+            return 1
     text = tail(log, args.lines if args.lines is not None else 0)
     if text:
         _say(text)
@@ -334,6 +354,25 @@ def run_logs(args: argparse.Namespace) -> int:
         except BrokenPipeError:  # `logs -f | head`: the reader has had enough
             _stdout_to_devnull()
     return 0
+
+
+def _chaincode_log(node: NodeRecord, dirs: NetworkDir, name: str) -> Path:
+    """The log of the chaincode process `node` runs for `name`. The peer names each log
+    after the package's label and the start of its digest (`asset_1.0-4c522fcbcb32.log`)
+    or, for a chaincode its own configuration lists, the chaincode's name; `name` is
+    either, or an unambiguous start of one, as node names are."""
+    if node.kind != "peer":
+        raise NetworkDirError(f"{node.name} is an {node.kind}; only peers run chaincode")
+    folder = chaincode_log_dir(dirs.node(node.name).data)
+    logs = sorted(path.stem for path in folder.glob("*.log"))
+    matches = [stem for stem in logs if stem == name] or [stem for stem in logs if stem.startswith(name)]
+    if not matches:
+        raise NetworkDirError(f"{node.name} has no chaincode log for {name!r}; its chaincode logs: "
+                              f"{', '.join(logs) or 'none yet'}")
+    if len(matches) > 1:  # an upgrade leaves the old package's log: which one is meant?
+        raise NetworkDirError(f"{name!r} could be the log of any of {', '.join(matches)} on {node.name}: "
+                              f"give more of the name")
+    return folder / f"{matches[0]}.log"
 
 
 def _write(text: str) -> None:

@@ -117,6 +117,12 @@ class PeerNodeConfig(NodeConfig):
     proposal_time_window: Duration = Duration(15 * 60 * 1000)
 
 
+def chaincode_log_dir(data_dir: Path) -> Path:
+    """Where a peer with data directory `data_dir` writes the output of the chaincode
+    processes it launches, a log each (`consortia network logs --chaincode` reads them)."""
+    return data_dir / "chaincode"
+
+
 def _check_tls(tls: TLSSettings, problems: Problems) -> None:
     if not tls.enabled:
         return

@@ -7,6 +7,7 @@ upgrade; a chaincode-as-a-service package; and the definitions and state survivi
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -122,6 +123,13 @@ def test_package_install_approve_commit_upgrade(net: Path) -> None:
     shown = json.loads(ok(net, "chaincode", "querycommitted", "--channel", "ch1", "--name", "versioned",
                           "--org", "Org2", "--json"))["chaincode_definitions"][0]
     assert (shown["version"], shown["sequence"], shown["endorsement_policy"]) == ("2.0", 2, "OR('Org2MSP.peer')")
+    # Both packages have logged on each peer: a name that fits both is refused, and says which.
+    both_logs = cli("network", "logs", "peer0.org2", "--chaincode", "versioned", cwd=net)
+    assert both_logs.returncode == 1
+    assert re.search(r"'versioned' could be the log of any of versioned_1-[0-9a-f]{12}, versioned_2-[0-9a-f]{12} "
+                     r"on peer0\.org2\.example\.com: give more of the name", both_logs.stderr), both_logs.stderr
+    assert f"chaincode {package_2} registered with the peer" in ok(net, "network", "logs", "peer0.org2", "--chaincode",
+                                                                    "versioned_2")
 
 
 def test_a_chaincode_as_a_service_package(net: Path) -> None:
@@ -145,6 +153,18 @@ def test_a_chaincode_as_a_service_package(net: Path) -> None:
     finally:
         service.kill()
         service.wait(10)
+
+
+def test_logs_of_the_chaincode_a_peer_runs(net: Path) -> None:
+    shown = ok(net, "network", "logs", "peer0.org1", "--chaincode", "asset")
+    assert re.search(r"chaincode asset_1\.0:[0-9a-f]{64} registered with the peer", shown), shown
+    assert len(ok(net, "network", "logs", "peer0.org1", "--chaincode", "asset", "-n", "1").splitlines()) == 1
+    missing = cli("network", "logs", "peer0.org1", "--chaincode", "nothing", cwd=net)
+    assert missing.returncode == 1
+    assert re.search(r"peer0\.org1\.example\.com has no chaincode log for 'nothing'; its chaincode logs: "
+                     r"asset_1\.0-[0-9a-f]{12}", missing.stderr), missing.stderr
+    orderer = cli("network", "logs", "orderer0", "--chaincode", "asset", cwd=net)
+    assert orderer.returncode == 1 and "is an orderer; only peers run chaincode" in orderer.stderr
 
 
 def test_bad_lifecycle_input_is_refused_clearly(net: Path) -> None:
