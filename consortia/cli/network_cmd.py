@@ -363,6 +363,8 @@ def _chaincode_log(node: NodeRecord, dirs: NetworkDir, name: str) -> Path:
     either, or an unambiguous start of one, as node names are."""
     if node.kind != "peer":
         raise NetworkDirError(f"{node.name} is an {node.kind}; only peers run chaincode")
+    if not name:
+        raise NetworkDirError("--chaincode needs a name: a package label, or the start of one")
     folder = chaincode_log_dir(dirs.node(node.name).data)
     logs = sorted(path.stem for path in folder.glob("*.log"))
     matches = [stem for stem in logs if stem == name] or [stem for stem in logs if stem.startswith(name)]

@@ -163,6 +163,8 @@ def test_logs_of_the_chaincode_a_peer_runs(net: Path) -> None:
     assert missing.returncode == 1
     assert re.search(r"peer0\.org1\.example\.com has no chaincode log for 'nothing'; its chaincode logs: "
                      r"asset_1\.0-[0-9a-f]{12}", missing.stderr), missing.stderr
+    empty = cli("network", "logs", "peer0.org1", "--chaincode", "", cwd=net)
+    assert empty.returncode == 1 and "--chaincode needs a name" in empty.stderr
     orderer = cli("network", "logs", "orderer0", "--chaincode", "asset", cwd=net)
     assert orderer.returncode == 1 and "is an orderer; only peers run chaincode" in orderer.stderr
 
