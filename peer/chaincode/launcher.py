@@ -129,9 +129,9 @@ class ChaincodeLauncher:
                 if asyncio.get_running_loop().time() - started > 60:
                     delay, quick_exits = FIRST_BACKOFF, 0
                 quick_exits += 1
-                log.warning("chaincode %s exited with %s; starting it again in %gs (log: %s)",
-                            name, code, delay, log_file)
-                self.registry.failed(name, _exit_reason(code, quick_exits, log_file))
+                reason = _exit_reason(code, quick_exits, log_file)
+                log.warning("chaincode %s is not running (%s); starting it again in %gs", name, reason, delay)
+                self.registry.failed(name, reason)
                 await asyncio.sleep(delay)
                 delay = min(MAX_BACKOFF, delay * 2)
         except asyncio.CancelledError:
