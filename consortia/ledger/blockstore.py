@@ -7,9 +7,18 @@ Each record is
 and is appended and fsynced before `append` returns: a block is on disk before anyone
 is told about it. Opening the store walks the record headers to index block number ->
 offset. Only the last record can be torn by a crash (records are appended one at a
-time, each after the previous one is durable), so opening checks the last record's
-checksum and cuts off a torn tail; every read checks the checksum of what it reads.
-Every other store a node keeps (state, indexes) catches up from this file.
+time, each after the previous one is durable), so opening cuts off a torn tail; every
+read checks the checksum of what it reads.
+
+A tail is cut only when it is what a crash leaves of an append: a record cut short
+(a process killed while writing), or a whole record of which some filesystem block
+reads as zeros (a power loss before the data was written back). A whole last record
+that fails its checksum otherwise, or one cut short whose bytes match its checksum
+(its length field damaged), was written completely and may have been delivered: the
+store refuses to open and leaves the file as it is, for an operator, as it does for
+damage anywhere else. (Fabric's block files, which carry no checksum, likewise cut
+only an incomplete last block.) Every other store a node keeps (state, indexes)
+catches up from this file.
 """
 
 from __future__ import annotations
@@ -77,6 +86,9 @@ class BlockStore:
                         "the file is damaged and needs an operator"
                     )
                 if end > size:
+                    if _complete(file, offset, size):
+                        raise self._damaged(len(self._offsets), offset, "its length runs past the end of the file, "
+                                            "yet the bytes after it match its checksum")
                     break  # the record's data was torn
                 self._offsets.append(offset)
                 offset = end
@@ -85,7 +97,11 @@ class BlockStore:
                 try:
                     self._read_at(file, last)
                 except BlockStoreError:
-                    log.warning("block file %s: the last record fails its checksum; it was torn, dropping it", self.path)
+                    if not _unwritten(file, last + _HEADER.size, size):
+                        raise self._damaged(len(self._offsets) - 1, last, "it fails its checksum, and no part of "
+                                            "it reads as the zeros a power loss leaves") from None
+                    log.warning("block file %s: the last record fails its checksum where it reads as zeros; "
+                                "it was torn by a power loss, dropping it", self.path)
                     self._offsets.pop()
                     offset = last
         if offset < size:
@@ -97,6 +113,15 @@ class BlockStore:
                 file.truncate(offset)
                 file.flush()
                 os.fsync(file.fileno())
+
+    def _damaged(self, number: int, offset: int, why: str) -> BlockStoreError:
+        """The error for a last record that was written whole and is damaged now."""
+        return BlockStoreError(
+            f"{self.path}: the last block record (block {number}, at offset {offset}) is damaged: {why}. "
+            "It was written completely, so it may have been delivered; the file is left as it is and needs an "
+            f"operator: restore it from a backup or another node, or, only if that block was never delivered, "
+            f"cut it with `truncate -s {offset} {self.path}`"
+        )
 
     def _read_at(self, file: BinaryIO, offset: int) -> bytes:
         file.seek(offset)
@@ -138,6 +163,35 @@ class BlockStore:
     def close(self) -> None:
         with self._lock:
             self._file.close()
+
+
+# The unit in which a power loss can leave appended data unwritten (reading as zeros).
+_FS_BLOCK = 4096
+# A zero run shorter than this, at the end of a record, can be the record's own bytes.
+_MIN_ZEROS = 16
+
+
+def _unwritten(file: BinaryIO, start: int, end: int) -> bool:
+    """Whether some filesystem block's share of the bytes from `start` to `end` reads as
+    zeros: what a power loss leaves of an append that was not yet written back."""
+    position = start
+    while position < end:
+        stop = min(end, (position // _FS_BLOCK + 1) * _FS_BLOCK)
+        file.seek(position)
+        share = file.read(stop - position)
+        if len(share) >= min(_MIN_ZEROS, end - start) and not share.strip(b"\x00"):
+            return True
+        position = stop
+    return False
+
+
+def _complete(file: BinaryIO, offset: int, size: int) -> bool:
+    """Whether the bytes after the record header at `offset`, to the end of the file,
+    match the header's checksum: the record is whole and its length field is wrong."""
+    file.seek(offset)
+    _, _, checksum = _HEADER.unpack(file.read(_HEADER.size))
+    rest = file.read(size - offset - _HEADER.size)
+    return bool(rest) and zlib.crc32(rest) == checksum
 
 
 def _torn_tail(file: BinaryIO, offset: int, size: int) -> bool:

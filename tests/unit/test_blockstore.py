@@ -1,9 +1,10 @@
 """The block store keeps every appended block across reopening, cuts only torn tails,
-and refuses to run on a file damaged in the middle."""
+and refuses to run on a file damaged anywhere else, leaving it as it is."""
 
 from __future__ import annotations
 
 import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -79,14 +80,54 @@ def test_torn_tail_of_zeros_is_dropped(tmp_path: Path) -> None:
     assert path.read_bytes() == data
 
 
-def test_last_record_with_bad_checksum_is_dropped(tmp_path: Path) -> None:
+def last_offset(tmp_path: Path) -> int:
+    store = BlockStore(tmp_path)
+    offset = store._offsets[-1]  # noqa: SLF001 - the test needs a record boundary
+    store.close()
+    return offset
+
+
+def test_a_last_record_a_power_loss_left_as_zeros_is_dropped(tmp_path: Path) -> None:
     filled(tmp_path, 3).close()
     path = tmp_path / FILE_NAME
-    data = bytearray(path.read_bytes())
-    data[-1] ^= 0xFF  # the last block's bytes were not all written
-    path.write_bytes(bytes(data))
+    kept = path.read_bytes()
+    big = blocks.new_block(3, b"", [bytes(range(256)) * 40])  # spans three filesystem blocks
+    data = big.SerializeToString()
+    start = len(kept) + 12
+    # The filesystem block that ends inside the record was never written back.
+    unwritten = (start // 4096 + 1) * 4096
+    torn = bytearray(data)
+    torn[unwritten - start : unwritten - start + 4096] = bytes(4096)
+    path.write_bytes(kept + struct.pack(">4sII", b"CBLK", len(data), zlib.crc32(data)) + bytes(torn))
     store = BlockStore(tmp_path)
-    assert store.height == 2
+    assert store.height == 3
+    assert path.read_bytes() == kept
+
+
+def test_a_whole_last_record_that_fails_its_checksum_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    filled(tmp_path, 3).close()
+    path = tmp_path / FILE_NAME
+    offset = last_offset(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0x01  # one bit of a block that was written whole, and perhaps delivered
+    path.write_bytes(bytes(data))
+    with pytest.raises(BlockStoreError, match=rf"block 2, at offset {offset}\) is damaged: it fails its checksum.*"
+                                              rf"truncate -s {offset} "):
+        BlockStore(tmp_path)
+    assert path.read_bytes() == bytes(data)
+
+
+def test_a_last_record_whose_length_field_grew_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    filled(tmp_path, 3).close()
+    path = tmp_path / FILE_NAME
+    offset = last_offset(tmp_path)
+    data = bytearray(path.read_bytes())
+    magic, length, checksum = struct.unpack_from(">4sII", data, offset)
+    struct.pack_into(">4sII", data, offset, magic, length + 100, checksum)
+    path.write_bytes(bytes(data))
+    with pytest.raises(BlockStoreError, match=r"block 2, at offset \d+\) is damaged: its length runs past the end"):
+        BlockStore(tmp_path)
+    assert path.read_bytes() == bytes(data)
 
 
 def test_damage_in_the_middle_is_refused(tmp_path: Path) -> None:
