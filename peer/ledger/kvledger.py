@@ -150,7 +150,11 @@ class PeerLedger:
         if saved > self.blocks.height:
             raise LedgerError(
                 f"{self.folder}: the state database is at block {saved - 1} but the block file ends at "
-                f"{self.blocks.height - 1}; restore the block file or delete {DB_FILE} to rebuild it"
+                f"{self.blocks.height - 1}; restore the block file, from a backup or from another peer of the "
+                f"channel (copied while that peer is stopped: honest peers' block files are the same). Deleting "
+                f"{DB_FILE} instead rebuilds the state from the block file, but loses the private data this "
+                f"peer holds that no other member peer can send it again (if it is its org's only peer, the "
+                f"org's chaincode approvals among them)"
             )
         if saved < self.blocks.height:
             log.info("%s: replaying blocks %d..%d into the state database", self.folder, saved, self.blocks.height - 1)

@@ -429,7 +429,8 @@ def test_database_ahead_of_the_block_file_is_refused_with_advice(
     message = str(refused.value)
     assert str(folder) in message
     assert "state database is at block 4" in message and "block file ends at 2" in message
-    assert "restore the block file" in message and f"delete {DB_FILE}" in message
+    assert "restore the block file, from a backup or from another peer of the channel" in message
+    assert f"Deleting {DB_FILE} instead rebuilds the state from the block file, but loses the private data" in message
 
     # Following the advice works: without the database the ledger rebuilds it from the file.
     (folder / DB_FILE).unlink()
