@@ -161,6 +161,12 @@ class PeerLedger:
         for number in range(saved, self.blocks.height):
             block = self.blocks.get(number)
             self.db.apply(self._updates_from_stored(block))
+        if saved < self.blocks.height and (missing := self.db.count_missing_private(saved)):
+            # A crash leaves the private data of the replayed blocks pending here; a
+            # database rebuilt from nothing has lost it.
+            log.warning("%s: %d private write set(s) of the replayed blocks %d..%d are missing here; they are asked "
+                        "of the other member peers, and what no other peer holds is lost", self.folder, missing,
+                        saved, self.blocks.height - 1)
 
     def _updates_from_stored(self, block: common_pb2.Block) -> BlockUpdates:
         """What a stored block committed, rebuilt from its valid transactions."""

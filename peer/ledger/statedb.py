@@ -194,6 +194,11 @@ class StateReader:
                                 (limit,))
         return [MissingPrivate(b, t, ns, coll, d) for b, t, ns, coll, d in rows]
 
+    def count_missing_private(self, since_block: int = 0) -> int:
+        """How many private write sets of blocks from `since_block` on are missing."""
+        row = self._db.execute("SELECT COUNT(*) FROM private_missing WHERE block >= ?", (since_block,)).fetchone()
+        return int(row[0])
+
     def pending_private(self, block: int) -> bytes | None:
         row = self._db.execute("SELECT data FROM private_pending WHERE block = ?", (block,)).fetchone()
         return None if row is None else bytes(row[0])

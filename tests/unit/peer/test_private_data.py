@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from consortia.protoutil import block as blocks
 from consortia.protoutil.envelope import unpack_envelope
 from peer.committer.validator import TxValidator, ValidationResult
 from peer.endorser.simulator import SimulationError, TxSimulator
-from peer.ledger.kvledger import PeerLedger
+from peer.ledger.kvledger import DB_FILE, PeerLedger
 from peer.ledger.pvtcommit import Received
 from peer.ledger.pvtdata import (
     CollPvtRWSet,
@@ -317,6 +318,27 @@ def test_replay_after_a_crash_restores_private_values(tmp_path: Path, net: TestN
         assert reopened.state().get(private_ns(CC, "mine"), "r").value == b"kept"  # type: ignore[union-attr]
     finally:
         reopened.close()
+
+
+def test_a_rebuilt_database_records_the_private_data_it_lost_and_says_so(
+        tmp_path: Path, net: TestNetwork, caplog: pytest.LogCaptureFixture) -> None:
+    peer = Peer(tmp_path / "org2", net, "Org2MSP")
+    sim = peer.simulate()
+    sim.set_private(CC, "mine", "r", b"only here")
+    envelope, received = transaction(net, sim)
+    assert Code.Name(peer.commit(peer.block(envelope), received).codes[0]) == "VALID"
+    peer.ledger.close()
+    (tmp_path / "org2" / DB_FILE).unlink()  # what an operator may do to rebuild the state
+
+    with caplog.at_level(logging.WARNING, logger="peer.ledger.kvledger"):
+        rebuilt = PeerLedger(tmp_path / "org2", Rules("Org2MSP"))
+    try:
+        assert rebuilt.state().get(private_ns(CC, "mine"), "r") is None
+        (missing,) = rebuilt.db.missing_private()
+        assert (missing.block, missing.tx, missing.collection) == (1, 0, "mine")  # the reconciler asks for it
+        assert "1 private write set(s) of the replayed blocks 0..1 are missing here" in caplog.text
+    finally:
+        rebuilt.close()
 
 
 def test_the_private_write_set_round_trips_and_names_its_collection(peers: tuple[Peer, Peer]) -> None:
