@@ -187,7 +187,7 @@ def _summary(network: Network, state: State, dirs: NetworkDir, args: argparse.Na
         "",
         f"Identities:          {dirs.crypto}/peerOrganizations/<domain>/users/<user>@<domain>/{{msp,tls}}",
         f"Connection profile:  {dirs.profile}",
-        f"Logs:                {dirs.nodes}/<node>/node.log, and a peer's chaincode in <node>/data/chaincode/",
+        f"Logs:                {dirs.nodes}/<node>/node.log (a peer's chaincode: network logs PEER --chaincode NAME)",
         "",
         "Next:",
         f"  consortia network status{dir_opt}",
