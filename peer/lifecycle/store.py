@@ -9,6 +9,7 @@ into `<data_dir>/lifecycle/build/<sha256>/`, when first launched.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -20,6 +21,8 @@ from consortia.lifecycle.package import (
     read_package,
 )
 
+log = logging.getLogger(__name__)
+
 SUFFIX = ".tar.gz"
 
 
@@ -28,17 +31,22 @@ class PackageStore:
         self.packages = root / "packages"
         self.build = root / "build"
         self._cache: dict[str, ChaincodePackage] = {}
+        self._reported: set[str] = set()  # damaged packages already logged
 
     def _path(self, package_id: str) -> Path:
         label, _, digest = package_id.rpartition(":")
         return self.packages / f"{label}.{digest}{SUFFIX}"
 
     def install(self, raw: bytes) -> tuple[ChaincodePackage, bool]:
-        """Store a package (checked first); the package, and False if it was already there."""
+        """Store a package (checked first); the package, and False if it was already there.
+        A stored copy that is damaged (see `get`) is replaced: installing the package again
+        is how an operator repairs it."""
         package = read_package(raw)
         path = self._path(package.package_id)
         if path.exists():
-            return package, False
+            if self.get(package.package_id) is not None:
+                return package, False
+            log.warning("replacing the damaged copy of package %s with the one being installed", package.package_id)
         self.packages.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as out:
@@ -46,6 +54,7 @@ class PackageStore:
             out.flush()
             os.fsync(out.fileno())
         tmp.replace(path)
+        self._reported.discard(package.package_id)
         directory = os.open(self.packages, os.O_RDONLY)
         try:
             os.fsync(directory)
@@ -65,10 +74,21 @@ class PackageStore:
             return None
         try:
             package = read_package(path.read_bytes())
-        except PackageError:
+        except (OSError, PackageError) as exc:
+            self._damaged(package_id, str(exc))
+            return None
+        if package.package_id != package_id:
+            self._damaged(package_id, f"its bytes hash to {package.package_id}")
             return None
         self._cache[package_id] = package
         return package
+
+    def _damaged(self, package_id: str, why: str) -> None:
+        """A stored package that cannot be read back is not installed: said once."""
+        if package_id not in self._reported:
+            self._reported.add(package_id)
+            log.error("installed package %s is damaged (%s): it counts as not installed until it is installed "
+                      "again", package_id, why)
 
     def list(self) -> list[ChaincodePackage]:
         if not self.packages.is_dir():
