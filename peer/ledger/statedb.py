@@ -346,9 +346,17 @@ class StateDB(StateReader):
 
     def put_pending_private(self, number: int, data: bytes) -> None:
         """Keep a block's private write sets durably before the block is appended, so that
-        replaying the block after a crash finds them (the block file never holds them)."""
+        replaying the block after a crash finds them (the block file never holds them).
+
+        Every other write here can be replayed from the block file, so the database runs
+        with synchronous=NORMAL, whose last commits a power loss may roll back; this one
+        cannot be, so it commits with synchronous=FULL (the WAL fsynced at commit)."""
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO private_pending (block, data) VALUES (?, ?)", (number, data))
+            self._db.execute("PRAGMA synchronous=FULL")
+            try:
+                self._db.execute("INSERT OR REPLACE INTO private_pending (block, data) VALUES (?, ?)", (number, data))
+            finally:
+                self._db.execute("PRAGMA synchronous=NORMAL")
 
     def fill_missing(self, missing: MissingPrivate, rwset: bytes) -> int:
         """Store a private write set received late (its digest already checked), and those

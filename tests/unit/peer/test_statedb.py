@@ -467,3 +467,24 @@ def test_apply_proceeds_while_a_reader_holds_a_snapshot(db: StateDB) -> None:
         assert reader.get("cc", "a").value == b"a5"  # type: ignore[union-attr]
     finally:
         connection.close()
+
+
+def test_pending_private_data_alone_commits_with_a_full_sync(tmp_path: Path, db: StateDB) -> None:
+    """A block's private write sets are in no block file: their commit must survive a power
+    loss (synchronous=FULL), unlike the state, which the block file replays."""
+    statements: list[str] = []
+    db._db.set_trace_callback(statements.append)  # noqa: SLF001 - what SQLite was asked to do
+    db.apply(block(0))
+    db.put_pending_private(1, b"write sets")
+    db._db.set_trace_callback(None)  # noqa: SLF001
+    insert = next(i for i, s in enumerate(statements) if s.startswith("INSERT OR REPLACE INTO private_pending"))
+    assert statements[insert - 1] == "PRAGMA synchronous=FULL"
+    assert statements[insert + 1] == "PRAGMA synchronous=NORMAL"
+    assert "PRAGMA synchronous=FULL" not in statements[:insert - 1]  # the state's commit is not synced
+    assert db._db.execute("PRAGMA synchronous").fetchone() == (1,)  # noqa: SLF001 - NORMAL again
+    db.close()
+    again = StateDB(tmp_path / "ledger.db")
+    try:
+        assert again.pending_private(1) == b"write sets"
+    finally:
+        again.close()
