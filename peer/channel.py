@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -37,13 +38,13 @@ from consortia.tasks import cancel_and_wait
 from peer.blockpuller import BlockPuller, ClientTLS
 from peer.committer.validator import EndorsementPolicies, TxValidator, ValidationResult
 from peer.endorser.simulator import TxSimulator
-from peer.ledger.kvledger import PeerLedger
+from peer.ledger.kvledger import LedgerError, PeerLedger
 from peer.ledger.pvtcommit import CollectionRules, Received
 from peer.ledger.pvtdata import CollPvtRWSet, consistent, encode_pvt, parse_pvt, private_ns
 from peer.ledger.queries import LedgerQueries
 from peer.ledger.rwset import CollHashedRWSet, TxRWSet, parse_rwset
 from peer.ledger.statedb import MissingPrivate, StateReader
-from peer.ledger.transient import TransientStore
+from peer.ledger.transient import TRANSIENT_FILE, TransientStore
 from peer.privatedata.network import PrivateDataNetwork
 from peer.txwaiters import TxWaiters
 
@@ -70,7 +71,13 @@ class PeerChannel:
         self._task: asyncio.Task[None] | None = None
         self._reconciler: asyncio.Task[None] | None = None
         self._readers: list[StateReader] = []
-        self.transient = TransientStore(ledger.folder / "transient.db")
+        transient = ledger.folder / TRANSIENT_FILE
+        try:
+            self.transient = TransientStore(transient)
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{transient} cannot be opened ({exc}); it holds only the private data of "
+                              "transactions endorsed and not yet committed: move it aside, and the peer starts with "
+                              "an empty one (a commit that then lacks private data asks other member peers)") from exc
         self.private_network: PrivateDataNetwork | None = None  # set by the node: pushes and pulls
         self.pull_timeout = PULL_TIMEOUT
         self.reconcile_seconds = RECONCILE_SECONDS
@@ -82,7 +89,12 @@ class PeerChannel:
     def open(cls, folder: Path, signer: SigningIdentity, tls: ClientTLS | None = None,
              policies: EndorsementPolicies | None = None, max_backoff: float = 5.0,
              collections: CollectionRules | None = None) -> PeerChannel:
-        return cls(PeerLedger(folder, collections), signer, tls, policies, max_backoff)
+        ledger = PeerLedger(folder, collections)
+        try:
+            return cls(ledger, signer, tls, policies, max_backoff)
+        except BaseException:  # the channel cannot be served: release its ledger
+            ledger.close()
+            raise
 
     def _position(self) -> tuple[int, bytes]:
         return self.ledger.height, self.ledger.last_header_hash()

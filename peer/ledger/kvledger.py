@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -39,6 +40,10 @@ from peer.ledger.updates import apply_rwset, state_namespaces
 log = logging.getLogger(__name__)
 
 DB_FILE = "ledger.db"
+# What a peer that lost its database (or an operator who removed it) pays for a new one.
+_REBUILD_COST = ("rebuilds the state from the block file, but loses the private data this peer holds that no "
+                 "other member peer can send it again (if it is its org's only peer, the org's chaincode "
+                 "approvals among them)")
 VALID = transaction_pb2.VALID
 
 
@@ -116,7 +121,12 @@ class PeerLedger:
         self.folder = Path(folder)
         self.collections: CollectionRules = collections or NoCollections()
         self.blocks = BlockStore(self.folder)
-        self.db = StateDB(self.folder / DB_FILE)
+        try:
+            self.db = StateDB(self.folder / DB_FILE)
+        except sqlite3.DatabaseError as exc:
+            self.blocks.close()
+            raise LedgerError(f"{self.folder / DB_FILE} cannot be opened ({exc}): restore it from a backup, or move "
+                              f"it aside, and the peer {_REBUILD_COST}") from exc
         self._behind = False  # True when a block reached the block file but not the state
         self._last_hash: tuple[int, bytes] | None = None
         try:
@@ -152,9 +162,7 @@ class PeerLedger:
                 f"{self.folder}: the state database is at block {saved - 1} but the block file ends at "
                 f"{self.blocks.height - 1}; restore the block file, from a backup or from another peer of the "
                 f"channel (copied while that peer is stopped: honest peers' block files are the same). Deleting "
-                f"{DB_FILE} instead rebuilds the state from the block file, but loses the private data this "
-                f"peer holds that no other member peer can send it again (if it is its org's only peer, the "
-                f"org's chaincode approvals among them)"
+                f"{DB_FILE} instead {_REBUILD_COST}"
             )
         if saved < self.blocks.height:
             log.info("%s: replaying blocks %d..%d into the state database", self.folder, saved, self.blocks.height - 1)

@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 DEFAULT_RETENTION = 1000
+TRANSIENT_FILE = "transient.db"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transient (

@@ -20,9 +20,11 @@ from fabric_protos.peer import transaction_pb2
 
 from consortia.protoutil import block as blocks
 from consortia.protoutil.envelope import unpack_envelope
+from peer.channel import PeerChannel
 from peer.ledger.kvledger import DB_FILE, LedgerError, PeerLedger, commit_hash
 from peer.ledger.rwset import Version
 from peer.ledger.statedb import StateUpdate, VersionedValue, encode_metadata
+from peer.ledger.transient import TRANSIENT_FILE
 from tests.support.chain import Chain, Channel, commit, fresh, make_channel, validate
 from tests.support.transactions import NsWrites
 
@@ -535,3 +537,31 @@ def test_failed_state_apply_does_not_let_later_commits_diverge(
         assert digest == expected_digests[3]
     finally:
         ledger.close()
+
+
+def test_a_database_that_is_not_one_is_refused_with_advice(channel: Channel, chain: Chain, tmp_path: Path) -> None:
+    folder = tmp_path / "garbled"
+    ledger = PeerLedger(folder)
+    feed(channel, ledger, copies(chain, 2))
+    ledger.close()
+    (folder / DB_FILE).write_bytes(b"not a database at all " * 100)
+
+    with pytest.raises(LedgerError) as refused:
+        PeerLedger(folder)
+    message = str(refused.value)
+    assert f"{folder / DB_FILE} cannot be opened (file is not a database)" in message
+    assert "move it aside, and the peer rebuilds the state from the block file, but loses the private data" in message
+    assert (folder / DB_FILE).read_bytes() == b"not a database at all " * 100  # left as it was
+
+
+def test_a_transient_store_that_is_not_a_database_is_refused_with_advice(
+        channel: Channel, chain: Chain, tmp_path: Path) -> None:
+    folder = tmp_path / "garbled"
+    ledger = PeerLedger(folder)
+    feed(channel, ledger, copies(chain, 1))
+    ledger.close()
+    (folder / TRANSIENT_FILE).write_bytes(b"garbage " * 100)
+
+    with pytest.raises(LedgerError, match=r"transient\.db cannot be opened \(file is not a database\); it holds "
+                                          r"only the private data of transactions endorsed and not yet committed"):
+        PeerChannel.open(folder, channel.peers[0])
