@@ -23,12 +23,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from fabric_protos.peer.lifecycle import lifecycle_pb2
+
 from consortia.client import CommitStatusError, EndorseError, Gateway, Status, connect
 from consortia.client import Network as ChannelOfGateway
 from consortia.config.network import Chaincode, ChaincodeInit, Channel, Network, Organization
 from consortia.cryptogen import ADMIN, CryptoLayout
 from consortia.endpoint import NodeEndpoint
 from consortia.errors import ConsortiaError
+from consortia.lifecycle import definition as lc
 from consortia.lifecycle import operations as ops
 from consortia.lifecycle.definition import Definition
 from consortia.lifecycle.package import package_python, read_package
@@ -151,14 +154,17 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
         for cc in channel.chaincodes:
             committed = await asyncio.to_thread(ops.query_committed, gateway, channel.name, cc.name)
             current = committed.sequence if committed is not None else 0
-            if current >= cc.sequence:
+            package_id = read_package(packages[(channel.name, cc.name)]).package_id
+            wanted = ops.definition(cc.name, cc.version, cc.sequence, cc.endorsement_policy, cc.init_required,
+                                    cc.collections())
+            if committed is not None and current >= cc.sequence:
+                if note := await asyncio.to_thread(_drift, orgs, channel, cc, committed, wanted, package_id):
+                    report(note)
                 continue
             if cc.sequence != current + 1:
                 raise DeployError(f"channel {channel.name}: chaincode {cc.name} is at sequence {current}; the network "
                                   f"file asks for {cc.sequence}, but the next sequence must be {current + 1}")
-            package_id = read_package(packages[(channel.name, cc.name)]).package_id
-            todo.append((cc, ops.definition(cc.name, cc.version, cc.sequence, cc.endorsement_policy,
-                                            cc.init_required, cc.collections()), package_id))
+            todo.append((cc, wanted, package_id))
     if not todo:
         report(f"channel {channel.name}: chaincodes already defined")
         return
@@ -192,6 +198,43 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
 
     await asyncio.to_thread(commit_all)
     report(f"channel {channel.name}: committed " + ", ".join(cc.name for cc, _, _ in todo))
+
+
+# What the network file calls the definition's fields that can differ from the channel's.
+_FIELD_NAMES = {"version": "version", "validation_parameter": "endorsement_policy", "init_required": "init_required",
+                "collections": "collections"}
+
+
+def _drift(orgs: _Orgs, channel: Channel, cc: Chaincode, committed: lifecycle_pb2.QueryChaincodeDefinitionResult,
+           wanted: Definition, package_id: str) -> str | None:
+    """What to tell the user when the network file no longer describes the chaincode the
+    channel runs at the sequence it names (edited code or fields, same sequence), or names
+    an older sequence than the channel's: `up` changes nothing then, and says so."""
+    where = f"channel {channel.name}: chaincode {cc.name}"
+    if committed.sequence > cc.sequence:
+        return (f"{where} is at sequence {committed.sequence} (version {committed.version}), ahead of the network "
+                f"file's sequence {cc.sequence}: left as it is")
+    current = lc.normalized(cc.name, Definition(
+        name=cc.name, sequence=committed.sequence, version=committed.version,
+        endorsement_plugin=committed.endorsement_plugin, validation_plugin=committed.validation_plugin,
+        validation_parameter=committed.validation_parameter, init_required=committed.init_required,
+        collections=committed.collections))
+    changed = [_FIELD_NAMES.get(f, f) for f in lc.differences(current, wanted)]
+    for org in orgs.members_with_peers(channel):
+        peer = orgs.peers[org.msp_id][0]
+        try:
+            with connect(peer.address, signer=peer.signer, tls_root_ca=peer.tls_ca) as gateway:
+                approved = ops.query_approved(gateway, channel.name, cc.name, committed.sequence)
+        except ConsortiaError:
+            continue  # this org did not approve that sequence (the others sufficed)
+        if approved.source.local_package.package_id != package_id:
+            changed.append("code")
+            break
+    if not changed:
+        return None
+    listed = ", ".join(changed[:-1]) + (" and " if len(changed) > 1 else "") + changed[-1]
+    return (f"{where} stays at sequence {committed.sequence} (version {committed.version}): the network file's "
+            f"{listed} changed since; raise its sequence to {committed.sequence + 1} to upgrade")
 
 
 def _initialize(orgs: _Orgs, channel: Channel, cc: Chaincode, init: ChaincodeInit, nonce: bytes,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -255,3 +256,36 @@ def test_an_init_owed_by_an_up_that_stopped_runs_once_at_the_next_up(tmp_path: P
         assert "ran asset create" not in ok(tmp_path, "network", "up")  # nothing owed any more
     finally:
         kill_all(tmp_path / "consortia-network")
+
+
+def test_up_again_says_what_the_network_file_changed_and_upgrades_only_by_sequence(net: Path) -> None:
+    """Runs last in this module: it restarts the network three times."""
+    edited = net / "asset_edited"
+    shutil.copytree(ASSET, edited)
+    with open(edited / "contract.py", "a") as contract:
+        contract.write("\n# edited since the first deployment\n")
+    file = net / "network.yaml"
+    doc = yaml.safe_load(file.read_text())
+    asset = doc["channels"][0]["chaincodes"][0]
+
+    def up_with(**fields: Any) -> str:
+        asset.update(fields)
+        file.write_text(yaml.safe_dump(doc, sort_keys=False))
+        ok(net, "network", "down")
+        return ok(net, "network", "up")
+
+    same_sequence = up_with(path=str(edited), version="1.1")
+    assert ("channel ch1: chaincode asset stays at sequence 1 (version 1.0): the network file's version and code "
+            "changed since; raise its sequence to 2 to upgrade") in same_sequence
+    assert "chaincodes already defined" in same_sequence
+
+    upgraded = up_with(sequence=2)
+    assert "approved asset 1.1 (sequence 2)" in upgraded and "committed asset" in upgraded
+    shown = json.loads(ok(net, "chaincode", "querycommitted", "--channel", "ch1", "--name", "asset", "--org", "Org1",
+                          "--json"))["chaincode_definitions"][0]
+    assert (shown["version"], shown["sequence"]) == ("1.1", 2)
+
+    behind = up_with(sequence=1)
+    assert ("channel ch1: chaincode asset is at sequence 2 (version 1.1), ahead of the network file's sequence 1: "
+            "left as it is") in behind
+    assert "stays at" not in behind
