@@ -25,13 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from fabric_protos.common import common_pb2
+from google.protobuf.message import DecodeError
 
 from consortia import adminclient, cryptogen
 from consortia.channelconfig.build import build_channel_config
-from consortia.channelconfig.genesis import genesis_block
+from consortia.channelconfig.drift import config_drift
+from consortia.channelconfig.genesis import config_from_block, genesis_block
 from consortia.config.network import Network, load_network
 from consortia.endpoint import NodeEndpoint
-from consortia.errors import ConsortiaError
+from consortia.errors import ConfigError, ConsortiaError
 from consortia.msp.layout import load_signing_identity
 from consortia.network import processes
 from consortia.network.deploy import deploy_chaincodes
@@ -50,6 +53,7 @@ from consortia.network.layout import (
     write_state,
 )
 from consortia.network.profile import connection_profile, write_profile
+from consortia.protos.v1.channel_config_pb2 import ChannelConfig
 
 Report = Callable[[str], None]
 
@@ -177,9 +181,13 @@ def _make_material(network: Network, dirs: NetworkDir, report: Report) -> None:
     written = []
     for channel in network.channels:
         path = dirs.channel_block(channel.name)
-        if path.exists():
-            continue  # another genesis block would start another chain
-        block = genesis_block(build_channel_config(network, channel.name, dirs.crypto))
+        config = build_channel_config(network, channel.name, dirs.crypto)
+        if path.exists():  # another genesis block would start another chain
+            if changes := config_drift(_existing_config(path), config):
+                report(f"channel {channel.name} keeps the configuration it was created with (channel configuration "
+                       f"updates are not supported yet), ignoring what the network file changes: {'; '.join(changes)}")
+            continue
+        block = genesis_block(config)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_bytes(block.SerializeToString())
         tmp.replace(path)
@@ -188,6 +196,15 @@ def _make_material(network: Network, dirs: NetworkDir, report: Report) -> None:
         report(f"wrote the genesis {'block' if len(written) == 1 else 'blocks'} of {', '.join(written)}")
     elif network.channels:
         report("genesis blocks in place")
+
+
+def _existing_config(path: Path) -> ChannelConfig:
+    """The configuration of a channel this directory created (from its genesis block)."""
+    try:
+        return config_from_block(common_pb2.Block.FromString(path.read_bytes()))
+    except (OSError, DecodeError, ConfigError) as exc:
+        raise NetworkDirError(f"{path}: the channel's genesis block cannot be read ({exc}); restore it, or start "
+                              "over with `consortia network down --clean`") from exc
 
 
 def _write_node_config(network: Network, dirs: NetworkDir, spec: NodeSpec) -> None:

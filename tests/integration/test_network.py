@@ -159,9 +159,23 @@ def test_up_status_restart_and_clean(net: tuple[Path, int]) -> None:
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
     assert "every node had joined its channels already" in restarted.stdout
     assert "crypto material in place" in restarted.stdout and "genesis blocks in place" in restarted.stdout
+    assert "keeps the configuration it was created with" not in restarted.stdout  # the file did not change
     code, doc = status(cwd)
     assert code == 0
     assert all(heights(doc)[n]["ch1"] >= before[n]["ch1"] for n in NODES), (before, heights(doc))
+
+    # A channel's configuration is fixed at its creation: an edit of it is reported, not applied.
+    assert cli("network", "down", cwd=cwd).returncode == 0
+    edited = network_spec(base)
+    edited["consensus"]["batch"]["timeout"] = "300ms"
+    (cwd / "network.yaml").write_text(yaml.safe_dump(edited, sort_keys=False))
+    reported = cli("network", "up", cwd=cwd)
+    assert reported.returncode == 0, reported.stdout + reported.stderr
+    assert ("channel ch1 keeps the configuration it was created with (channel configuration updates are not "
+            "supported yet), ignoring what the network file changes: batch timeout (200 ms -> 300 ms)") \
+        in reported.stdout
+    code, doc = status(cwd)
+    assert code == 0, doc
 
     # A node killed with SIGKILL is dead, and says so.
     peer = next(n for n in doc["nodes"] if n["name"] == PEER2)
