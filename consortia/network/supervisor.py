@@ -53,7 +53,6 @@ from consortia.network.layout import (
     write_state,
 )
 from consortia.network.profile import connection_profile, write_profile
-from consortia.protos.v1.channel_config_pb2 import ChannelConfig
 
 Report = Callable[[str], None]
 
@@ -183,7 +182,13 @@ def _make_material(network: Network, dirs: NetworkDir, report: Report) -> None:
         path = dirs.channel_block(channel.name)
         config = build_channel_config(network, channel.name, dirs.crypto)
         if path.exists():  # another genesis block would start another chain
-            if changes := config_drift(_existing_config(path), config):
+            try:
+                existing = config_from_block(common_pb2.Block.FromString(path.read_bytes()))
+            except (OSError, DecodeError, ConfigError) as exc:  # the nodes that joined have their own copies
+                report(f"channel {channel.name}: its genesis block {path} cannot be read ({exc}); a node that has "
+                       "not joined the channel yet cannot join it")
+                continue
+            if changes := config_drift(existing, config):
                 report(f"channel {channel.name} keeps the configuration it was created with (channel configuration "
                        f"updates are not supported yet), ignoring what the network file changes: {'; '.join(changes)}")
             continue
@@ -196,15 +201,6 @@ def _make_material(network: Network, dirs: NetworkDir, report: Report) -> None:
         report(f"wrote the genesis {'block' if len(written) == 1 else 'blocks'} of {', '.join(written)}")
     elif network.channels:
         report("genesis blocks in place")
-
-
-def _existing_config(path: Path) -> ChannelConfig:
-    """The configuration of a channel this directory created (from its genesis block)."""
-    try:
-        return config_from_block(common_pb2.Block.FromString(path.read_bytes()))
-    except (OSError, DecodeError, ConfigError) as exc:
-        raise NetworkDirError(f"{path}: the channel's genesis block cannot be read ({exc}); restore it, or start "
-                              "over with `consortia network down --clean`") from exc
 
 
 def _write_node_config(network: Network, dirs: NetworkDir, spec: NodeSpec) -> None:
