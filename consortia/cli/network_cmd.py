@@ -209,7 +209,7 @@ def _summary(network: Network, state: State, dirs: NetworkDir, args: argparse.Na
 
 def run_down(args: argparse.Namespace) -> int:
     dirs = network_dir(args)
-    if read_state(dirs) is None:
+    if not dirs.state_file.exists():  # (one that cannot be read still leaves the nodes' pid files to go by)
         _say(f"no network in {dirs.root}; nothing to stop")
         return 0
     clock = _Clock()

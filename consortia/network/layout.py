@@ -250,8 +250,8 @@ def read_state(dirs: NetworkDir) -> State | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise NetworkDirError(f"{dirs.state_file} is not a network state file ({exc}); "
-                              f"remove {dirs.root} if nothing of it runs any more") from exc
+        raise NetworkDirError(f"{dirs.state_file} is not a network state file ({exc}); `consortia network down "
+                              f"--clean --dir {dirs.root}` stops what still runs there and removes it") from exc
 
 
 def require_state(dirs: NetworkDir) -> State:

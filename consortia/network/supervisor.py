@@ -315,9 +315,14 @@ class Stopped:
 
 
 async def down(dirs: NetworkDir, *, clean: bool = False, grace: float = processes.STOP_GRACE) -> list[Stopped]:
-    """Stop every node of the directory; remove the directory too if `clean`."""
-    state = require_state(dirs)
-    names = [n.name for n in state.nodes]
+    """Stop every node of the directory; remove the directory too if `clean`. The nodes'
+    pid files say what runs, so a state file that cannot be read does not stop `down`."""
+    try:
+        names = [n.name for n in require_state(dirs).nodes]
+    except NetworkDirError:
+        if not (dirs.state_file.exists() and dirs.nodes.is_dir()):
+            raise  # no network here at all
+        names = []
     if dirs.nodes.is_dir():  # a node started by an earlier version of the file, too
         names += sorted(p.parent.name for p in dirs.nodes.glob("*/node.pid") if p.parent.name not in names)
     with _locked(dirs):

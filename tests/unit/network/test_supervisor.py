@@ -11,7 +11,7 @@ import pytest
 from consortia.config.network import load_network
 from consortia.errors import ConfigError
 from consortia.network import supervisor
-from consortia.network.layout import NetworkDir, NetworkDirError, State, node_records, write_state
+from consortia.network.layout import NetworkDir, NetworkDirError, State, node_records, require_state, write_state
 from consortia.network.processes import PidRecord, write_pid
 from tests.conftest import REPO
 
@@ -54,3 +54,26 @@ def test_down_reports_nodes_that_had_died_and_forgets_them(tmp_path: Path) -> No
     assert not peer.pid.exists()
     asyncio.run(supervisor.down(dirs, clean=True))
     assert not dirs.root.exists()
+
+
+def test_down_stops_what_the_pid_files_name_when_the_state_file_is_garbled(tmp_path: Path) -> None:
+    dirs = NetworkDir(tmp_path / "net")
+    network = load_network(MINIMAL)
+    write_state(dirs, State(MINIMAL, network.name, True, node_records(network, dirs), ready=True))
+    peer = dirs.node("peer0.org1.example.com")
+    peer.root.mkdir(parents=True)
+    write_pid(peer.pid, PidRecord(NO_SUCH_PID, str(peer.config)))
+    dirs.state_file.write_text("{garbled")
+    with pytest.raises(NetworkDirError, match=r"is not a network state file .*`consortia network down --clean --dir"):
+        require_state(dirs)
+    stopped = asyncio.run(supervisor.down(dirs, clean=True))
+    assert stopped == [supervisor.Stopped("peer0.org1.example.com", NO_SUCH_PID, "not running")]
+    assert not dirs.root.exists()
+
+
+def test_down_where_there_is_no_network_is_refused(tmp_path: Path) -> None:
+    dirs = NetworkDir(tmp_path / "empty")
+    dirs.root.mkdir()
+    with pytest.raises(NetworkDirError, match="no network in"):
+        asyncio.run(supervisor.down(dirs))
+    assert dirs.root.exists()
