@@ -76,7 +76,7 @@ class BlockStore:
                 header = file.read(_HEADER.size)
                 if len(header) < _HEADER.size:
                     break  # the header itself was torn
-                magic, length, _ = _HEADER.unpack(header)
+                magic, length, checksum = _HEADER.unpack(header)
                 end = offset + _HEADER.size + length
                 if magic != MAGIC or length == 0:
                     if _torn_tail(file, offset, size):
@@ -86,7 +86,7 @@ class BlockStore:
                         "the file is damaged and needs an operator"
                     )
                 if end > size:
-                    if _complete(file, offset, size):
+                    if _matches(file, offset + _HEADER.size, size, checksum):
                         raise self._damaged(len(self._offsets), offset, "its length runs past the end of the file, "
                                             "yet the bytes after it match its checksum")
                     break  # the record's data was torn
@@ -185,12 +185,11 @@ def _unwritten(file: BinaryIO, start: int, end: int) -> bool:
     return False
 
 
-def _complete(file: BinaryIO, offset: int, size: int) -> bool:
-    """Whether the bytes after the record header at `offset`, to the end of the file,
-    match the header's checksum: the record is whole and its length field is wrong."""
-    file.seek(offset)
-    _, _, checksum = _HEADER.unpack(file.read(_HEADER.size))
-    rest = file.read(size - offset - _HEADER.size)
+def _matches(file: BinaryIO, start: int, size: int, checksum: int) -> bool:
+    """Whether the bytes from `start` to the end of the file match `checksum`: for a
+    record cut short, that it is whole and its length field is wrong."""
+    file.seek(start)
+    rest = file.read(size - start)
     return bool(rest) and zlib.crc32(rest) == checksum
 
 

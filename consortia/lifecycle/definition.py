@@ -84,7 +84,8 @@ def describe_policy(validation_parameter: bytes) -> str:
 
 
 def normalized(name: str, message: lifecycle_pb2.ApproveChaincodeDefinitionForMyOrgArgs
-               | lifecycle_pb2.CommitChaincodeDefinitionArgs | lifecycle_pb2.CheckCommitReadinessArgs) -> Definition:
+               | lifecycle_pb2.CommitChaincodeDefinitionArgs | lifecycle_pb2.CheckCommitReadinessArgs
+               | lifecycle_pb2.QueryChaincodeDefinitionResult) -> Definition:
     """The agreed parameters of `message`, defaults filled in; DefinitionError if unusable."""
     if message.sequence < 1:
         raise DefinitionError(f"sequence must be at least 1, found {message.sequence}")

@@ -67,6 +67,11 @@ class _Orgs:
                 for peer in org.peers
             ]
 
+    def gateway(self, org: Organization) -> Gateway:
+        """A gateway to the org's first peer, signing as the org's admin."""
+        peer = self.peers[org.msp_id][0]
+        return connect(peer.address, signer=peer.signer, tls_root_ca=peer.tls_ca)
+
     def members_with_peers(self, channel: Channel) -> list[Organization]:
         return [self.network.organization(m) for m in channel.organizations if self.network.organization(m).peers]
 
@@ -144,13 +149,8 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
     """Approve and commit the definitions the network file is ahead of, first writing
     down the init transactions they will owe."""
     members = orgs.members_with_peers(channel)
-
-    def gateway_of(org: Organization) -> Gateway:
-        peer = orgs.peers[org.msp_id][0]
-        return connect(peer.address, signer=peer.signer, tls_root_ca=peer.tls_ca)
-
     todo: list[tuple[Chaincode, Definition, str]] = []
-    with gateway_of(members[0]) as gateway:
+    with orgs.gateway(members[0]) as gateway:
         for cc in channel.chaincodes:
             committed = await asyncio.to_thread(ops.query_committed, gateway, channel.name, cc.name)
             current = committed.sequence if committed is not None else 0
@@ -176,7 +176,7 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
             write_json(owed, {"nonce": new_nonce().hex(), "sequence": cc.sequence})
 
     def approve_all(org: Organization) -> None:
-        with gateway_of(org) as gateway:
+        with orgs.gateway(org) as gateway:
             for _, definition, package_id in todo:
                 ops.approve(gateway, channel.name, definition, package_id, org.msp_id)
 
@@ -192,7 +192,7 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
                            for org in members for peer in orgs.peers[org.msp_id]))
 
     def commit_all() -> None:
-        with gateway_of(members[0]) as gateway:
+        with orgs.gateway(members[0]) as gateway:
             for _, definition, _ in todo:
                 ops.commit(gateway, channel.name, definition, [org.msp_id for org in members])
 
@@ -200,9 +200,8 @@ async def _define(orgs: _Orgs, channel: Channel, packages: dict[tuple[str, str],
     report(f"channel {channel.name}: committed " + ", ".join(cc.name for cc, _, _ in todo))
 
 
-# What the network file calls the definition's fields that can differ from the channel's.
-_FIELD_NAMES = {"version": "version", "validation_parameter": "endorsement_policy", "init_required": "init_required",
-                "collections": "collections"}
+# The definition's fields the network file calls otherwise.
+_FIELD_NAMES = {"validation_parameter": "endorsement_policy"}
 
 
 def _drift(orgs: _Orgs, channel: Channel, cc: Chaincode, committed: lifecycle_pb2.QueryChaincodeDefinitionResult,
@@ -214,16 +213,11 @@ def _drift(orgs: _Orgs, channel: Channel, cc: Chaincode, committed: lifecycle_pb
     if committed.sequence > cc.sequence:
         return (f"{where} is at sequence {committed.sequence} (version {committed.version}), ahead of the network "
                 f"file's sequence {cc.sequence}: left as it is")
-    current = lc.normalized(cc.name, Definition(
-        name=cc.name, sequence=committed.sequence, version=committed.version,
-        endorsement_plugin=committed.endorsement_plugin, validation_plugin=committed.validation_plugin,
-        validation_parameter=committed.validation_parameter, init_required=committed.init_required,
-        collections=committed.collections))
+    current = lc.normalized(cc.name, committed)
     changed = [_FIELD_NAMES.get(f, f) for f in lc.differences(current, wanted)]
     for org in orgs.members_with_peers(channel):
-        peer = orgs.peers[org.msp_id][0]
         try:
-            with connect(peer.address, signer=peer.signer, tls_root_ca=peer.tls_ca) as gateway:
+            with orgs.gateway(org) as gateway:
                 approved = ops.query_approved(gateway, channel.name, cc.name, committed.sequence)
         except ConsortiaError:
             continue  # this org did not approve that sequence (the others sufficed)

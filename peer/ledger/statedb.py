@@ -194,7 +194,7 @@ class StateReader:
                                 (limit,))
         return [MissingPrivate(b, t, ns, coll, d) for b, t, ns, coll, d in rows]
 
-    def count_missing_private(self, since_block: int = 0) -> int:
+    def count_missing_private(self, since_block: int) -> int:
         """How many private write sets of blocks from `since_block` on are missing."""
         row = self._db.execute("SELECT COUNT(*) FROM private_missing WHERE block >= ?", (since_block,)).fetchone()
         return int(row[0])
