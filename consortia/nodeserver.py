@@ -74,8 +74,8 @@ class NodeServers:
         await self.admin.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         loop = asyncio.get_running_loop()
-        log.info("%s serving on %s, admin on %s (event loop: %s)", describe, self.config.listen,
-                 self.config.admin_listen, grpcenv.loop_name(loop))
+        log.info("%s serving on %s, admin on %s (event loop: %s, gRPC poller thread: %s)", describe,
+                 self.config.listen, self.config.admin_listen, grpcenv.loop_name(loop), grpcenv.poller_policy())
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)

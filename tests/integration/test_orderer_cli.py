@@ -35,7 +35,7 @@ def test_genesis_start_join_list_remove(tmp_path: Path) -> None:
     node.proc = subprocess.Popen(cli_start, stdout=log, stderr=subprocess.STDOUT)
     log.close()
     node.wait_healthy(20)
-    assert "(event loop: uvloop)" in node.log_path.read_text()  # consortia.grpcenv.run
+    assert "(event loop: uvloop, gRPC poller thread: SCHED_BATCH)" in node.log_path.read_text()  # grpcenv.run
     admin_dir = net.layout.org("OrdererMSP").user_dir("Admin") / "msp"
     admin = ["--admin", net.admin_address, "--msp-dir", str(admin_dir), "--msp-id", "OrdererMSP"]
     try:

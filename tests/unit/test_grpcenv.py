@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from consortia.grpcenv import DIRECT_IO, EVENT_LOOP_ENV, loop_name, run
+from consortia.grpcenv import DIRECT_IO, EVENT_LOOP_ENV, POLLER_ENV, loop_name, run
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit
@@ -66,3 +66,32 @@ def test_run_returns_the_result_and_raises_the_error_of_the_coroutine() -> None:
     assert run(answer()) == 42
     with pytest.raises(ValueError, match="boom"):
         run(fail())
+
+
+def poller_policy_seen_by(environment: dict[str, str]) -> str:
+    """What `consortia.grpcenv.run` leaves gRPC's poller thread in, as the coroutine it
+    runs sees it once it has opened a channel (in a process of its own: the poller
+    thread is the process's, started with the first grpc.aio object)."""
+    probe = (
+        "import grpc\n"
+        "from consortia import grpcenv\n"
+        "async def main():\n"
+        "    channel = grpc.aio.insecure_channel('127.0.0.1:1')\n"
+        "    try:\n"
+        "        return grpcenv.poller_policy()\n"
+        "    finally:\n"
+        "        await channel.close()\n"
+        "print(grpcenv.run(main()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=environment, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="the platform has no SCHED_BATCH (Linux has)")
+def test_run_puts_the_poller_thread_in_sched_batch_unless_asked_not_to() -> None:
+    environment = {k: v for k, v in os.environ.items() if k != POLLER_ENV}
+    assert poller_policy_seen_by(environment) == "SCHED_BATCH"
+    assert poller_policy_seen_by({**environment, POLLER_ENV: "normal"}) == "SCHED_OTHER"
+
