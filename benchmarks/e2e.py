@@ -30,8 +30,10 @@ query (what bounds throughput when every process shares two cores), the peak mem
 nodes never pin themselves.
 
 The load generators and query clients run gRPC as the nodes do (consortia.grpcenv:
-its transport setting and uvloop); a client of your own gets the same by setting
-GRPC_EXPERIMENTS likewise and running its event loop with consortia.grpcenv.run.
+its transport setting, uvloop, and gRPC's poller thread in SCHED_BATCH); a client of
+your own gets the same by setting GRPC_EXPERIMENTS likewise and running its event loop
+with consortia.grpcenv.run. CONSORTIA_GRPC_POLLER=normal, set for this command, keeps
+the default policy in every process, to compare.
 """
 
 from __future__ import annotations
