@@ -30,8 +30,9 @@ transaction instead of 51, and a transaction through the whole network costs abo
 twentieth less CPU (benchmarks/e2e.py, four interleaved pairs).
 CONSORTIA_GRPC_POLLER=normal leaves the thread as it is.
 
-Dependency-free on purpose (uvloop is optional): the nodes' entry points call it first,
-chaincode included.
+Nothing imported at module level but the standard library, on purpose: the nodes' entry
+points, chaincode included, import this first, before grpc may load; `run` imports grpc
+itself, and uvloop is optional.
 """
 
 from __future__ import annotations
@@ -76,7 +77,9 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 
 async def _with_batch_poller(main: Coroutine[Any, Any, T]) -> T:
     """Start grpc.aio for this loop (which starts its poller thread), put the poller in
-    SCHED_BATCH, then run `main`."""
+    SCHED_BATCH, then run `main`. grpcio stops its poller when no one holds grpc.aio
+    any more; the reference taken here lasts the whole run, so the thread set here stays
+    the poller even while no channel or server is open (a chaincode between reconnects)."""
     import grpc.aio
 
     grpc.aio.init_grpc_aio()

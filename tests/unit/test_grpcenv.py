@@ -70,12 +70,17 @@ def test_run_returns_the_result_and_raises_the_error_of_the_coroutine() -> None:
 
 def poller_policy_seen_by(environment: dict[str, str]) -> str:
     """What `consortia.grpcenv.run` leaves gRPC's poller thread in, as the coroutine it
-    runs sees it once it has opened a channel (in a process of its own: the poller
-    thread is the process's, started with the first grpc.aio object)."""
+    runs sees it with a channel open after its first channel was closed and dropped (in
+    a process of its own: the poller thread is the process's; grpcio stops it when no
+    grpc.aio object is left and starts another one with the next)."""
     probe = (
-        "import grpc\n"
+        "import gc, grpc\n"
         "from consortia import grpcenv\n"
         "async def main():\n"
+        "    first = grpc.aio.insecure_channel('127.0.0.1:1')\n"
+        "    await first.close()\n"
+        "    del first\n"
+        "    gc.collect()\n"
         "    channel = grpc.aio.insecure_channel('127.0.0.1:1')\n"
         "    try:\n"
         "        return grpcenv.poller_policy()\n"
