@@ -34,6 +34,7 @@ from consortia.network.layout import (
     NodeRecord,
     State,
     default_dir,
+    matching_names,
     read_state,
     require_state,
 )
@@ -367,7 +368,7 @@ def _chaincode_log(node: NodeRecord, dirs: NetworkDir, name: str) -> Path:
         raise NetworkDirError("--chaincode needs a name: a package label, or the start of one")
     folder = chaincode_log_dir(dirs.node(node.name).data)
     logs = sorted(path.stem for path in folder.glob("*.log"))
-    matches = [stem for stem in logs if stem == name] or [stem for stem in logs if stem.startswith(name)]
+    matches = matching_names(name, logs)
     if not matches:
         raise NetworkDirError(f"{node.name} has no chaincode log for {name!r}; its chaincode logs: "
                               f"{', '.join(logs) or 'none yet'}")

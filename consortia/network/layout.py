@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -185,16 +186,19 @@ class State:
 
     def node(self, name: str) -> NodeRecord:
         """A node by its full name or an unambiguous start of it (`orderer0`, `peer0.org1`)."""
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        matches = [n for n in self.nodes if n.name.startswith(name)]
+        names = [n.name for n in self.nodes]
+        matches = matching_names(name, names)
         if len(matches) == 1:
-            return matches[0]
-        names = ", ".join(n.name for n in self.nodes)
+            return self.nodes[names.index(matches[0])]
         if matches:
-            raise NetworkDirError(f"{name!r} could be any of {', '.join(n.name for n in matches)}: give the full name")
-        raise NetworkDirError(f"no node {name!r} in network {self.name}; its nodes are {names}")
+            raise NetworkDirError(f"{name!r} could be any of {', '.join(matches)}: give the full name")
+        raise NetworkDirError(f"no node {name!r} in network {self.name}; its nodes are {', '.join(names)}")
+
+
+def matching_names(name: str, names: Sequence[str]) -> list[str]:
+    """The names `name` picks out, as a user names a node or a log: itself if it is one
+    of them, otherwise every one that starts with it (one match: unambiguous)."""
+    return [name] if name in names else [n for n in names if n.startswith(name)]
 
 
 def node_records(network: Network, dirs: NetworkDir) -> list[NodeRecord]:
