@@ -95,11 +95,11 @@ def _batch_poller_thread() -> None:
     has no SCHED_BATCH, or grpcio starts its poller otherwise, the thread is left as it
     is (the start-up log line says so): the policy changes only how much CPU the network
     takes."""
-    thread = _poller_thread()
-    if thread is None or thread.native_id is None or not hasattr(os, "SCHED_BATCH"):
+    tid = _poller_tid()
+    if tid is None or not hasattr(os, "SCHED_BATCH"):
         return
     try:
-        os.sched_setscheduler(thread.native_id, os.SCHED_BATCH, os.sched_param(0))
+        os.sched_setscheduler(tid, os.SCHED_BATCH, os.sched_param(0))
     except OSError as exc:
         log.warning("gRPC's poller thread keeps its scheduling policy: %s", exc)
 
@@ -107,11 +107,11 @@ def _batch_poller_thread() -> None:
 def poller_policy() -> str:
     """The scheduling policy of grpc.aio's poller thread ("SCHED_BATCH", "SCHED_OTHER",
     ...), for a node's start-up log line."""
-    thread = _poller_thread()
-    if thread is None or thread.native_id is None or not hasattr(os, "sched_getscheduler"):
+    tid = _poller_tid()
+    if tid is None or not hasattr(os, "sched_getscheduler"):
         return "unknown"
     try:
-        policy = os.sched_getscheduler(thread.native_id)
+        policy = os.sched_getscheduler(tid)
     except OSError:
         return "unknown"
     names = {getattr(os, name): name for name in ("SCHED_OTHER", "SCHED_BATCH", "SCHED_IDLE", "SCHED_FIFO", "SCHED_RR")
@@ -119,13 +119,13 @@ def poller_policy() -> str:
     return names.get(policy, str(policy))
 
 
-def _poller_thread() -> threading.Thread | None:
-    """grpc.aio's poller: the thread that runs a `PollerCompletionQueue`'s loop (grpcio
-    names no thread, so it is known by its target)."""
+def _poller_tid() -> int | None:
+    """The kernel's id of grpc.aio's poller: the thread that runs a
+    `PollerCompletionQueue`'s loop (grpcio names no thread, so it is known by its target)."""
     for thread in threading.enumerate():
         target = getattr(thread, "_target", None)
         if type(getattr(target, "__self__", None)).__name__ == "PollerCompletionQueue":
-            return thread
+            return thread.native_id
     return None
 
 

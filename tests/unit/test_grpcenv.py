@@ -99,4 +99,3 @@ def test_run_puts_the_poller_thread_in_sched_batch_unless_asked_not_to() -> None
     environment = {k: v for k, v in os.environ.items() if k != POLLER_ENV}
     assert poller_policy_seen_by(environment) == "SCHED_BATCH"
     assert poller_policy_seen_by({**environment, POLLER_ENV: "normal"}) == "SCHED_OTHER"
-
