@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--block-size", type=int, default=100, help="transactions per block")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    if min(args.blocks, args.block_size, args.runs) < 1:
+        parser.error("--blocks, --block-size and --runs must be at least 1")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         net = load_network(network(root))
