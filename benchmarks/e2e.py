@@ -63,6 +63,7 @@ from consortia import grpcenv  # noqa: E402
 grpcenv.prefer_direct_io()  # the clients here run gRPC as the nodes do (see consortia.grpcenv): before it loads
 
 from benchmarks import placement, procstats  # noqa: E402
+from consortia.cli.argtypes import positive_int, seconds  # noqa: E402
 from consortia.client import aio  # noqa: E402
 from consortia.config.network import load_network  # noqa: E402
 from consortia.cryptogen import CryptoLayout  # noqa: E402
@@ -267,16 +268,16 @@ def run_once(args: argparse.Namespace, spec: Target, directory: Path) -> dict[st
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--network", type=Path, default=DEFAULT_NETWORK)
-    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds of load per run")
+    parser.add_argument("--duration", type=seconds, default=20.0, help="measured seconds of load per run")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of load before measuring")
-    parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--window", type=int, default=4, help="transactions in flight per client")
-    parser.add_argument("--keys", type=int, default=1000)
-    parser.add_argument("--query-clients", type=int, default=16)
-    parser.add_argument("--query-duration", type=float, default=10.0)
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--max-message-count", type=int, help="cut blocks at this many transactions instead")
+    parser.add_argument("--clients", type=positive_int, default=64)
+    parser.add_argument("--processes", type=positive_int, default=2)
+    parser.add_argument("--window", type=positive_int, default=4, help="transactions in flight per client")
+    parser.add_argument("--keys", type=positive_int, default=1000)
+    parser.add_argument("--query-clients", type=positive_int, default=16)
+    parser.add_argument("--query-duration", type=seconds, default=10.0)
+    parser.add_argument("--runs", type=positive_int, default=1)
+    parser.add_argument("--max-message-count", type=positive_int, help="cut blocks at this many transactions instead")
     parser.add_argument("--dir", type=Path, help="network directory (default: a temporary one, removed after)")
     parser.add_argument("--pin-cpus", action="store_true",
                         help="pin each node and chaincode process to one CPU (see benchmarks/placement.py)")

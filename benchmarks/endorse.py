@@ -32,6 +32,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/FILE.py`: the reposit
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import CHANNEL, BenchNetwork  # noqa: E402
+from consortia.cli.argtypes import positive_int  # noqa: E402
 
 CONTRACT = Path(__file__).resolve().parent / "contracts" / "counter"
 KEYS = 1000
@@ -66,10 +67,10 @@ def client(address: str, msp: str, count: int, concurrency: int, barrier: mp.Bar
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--proposals", type=int, default=6000, help="per run, over all clients")
-    parser.add_argument("--clients", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--proposals", type=positive_int, default=6000, help="per run, over all clients")
+    parser.add_argument("--clients", type=positive_int, default=2)
+    parser.add_argument("--concurrency", type=positive_int, default=32)
+    parser.add_argument("--runs", type=positive_int, default=3)
     args = parser.parse_args()
     chaincode = {"name": "counter", "channels": [CHANNEL], "path": str(CONTRACT),
                  "endorsement_policy": "OR('Org1MSP.peer')"}

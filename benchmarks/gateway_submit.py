@@ -29,6 +29,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/FILE.py`: the reposit
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import CHANNEL, BenchNetwork  # noqa: E402
+from consortia.cli.argtypes import positive_int  # noqa: E402
 
 CONTRACT = Path(__file__).resolve().parent / "contracts" / "counter"
 
@@ -56,10 +57,10 @@ def client(address: str, msp: str, name: str, count: int, threads: int, barrier:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--transactions", type=int, default=2000, help="per run, over all clients")
-    parser.add_argument("--clients", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16, help="per client process")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--transactions", type=positive_int, default=2000, help="per run, over all clients")
+    parser.add_argument("--clients", type=positive_int, default=2)
+    parser.add_argument("--threads", type=positive_int, default=16, help="per client process")
+    parser.add_argument("--runs", type=positive_int, default=3)
     args = parser.parse_args()
     chaincode = {"name": "counter", "channels": [CHANNEL], "path": str(CONTRACT),
                  "endorsement_policy": "AND('Org1MSP.peer', 'Org2MSP.peer')"}

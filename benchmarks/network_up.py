@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from consortia.cli.argtypes import positive_int
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULTS = [REPO / "network-config" / "minimal.yaml", REPO / "network-config" / "carbon-market.yaml"]
 CLI = [sys.executable, "-m", "consortia.cli.main", "network"]
@@ -33,7 +35,7 @@ def timed(*args: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", type=Path, default=DEFAULTS)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=positive_int, default=3)
     args = parser.parse_args()
     for file in args.files:
         fresh, again = [], []

@@ -35,6 +35,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/FILE.py`: the reposit
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import CHANNEL, BenchNetwork  # noqa: E402
+from consortia.cli.argtypes import positive_int  # noqa: E402
 
 PAYLOAD = 1024
 
@@ -96,9 +97,9 @@ async def follow(address: str, signer, total: int, start_height: int) -> tuple[f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=2)
-    parser.add_argument("--envelopes", type=int, default=20000, help="in total, per run")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--clients", type=positive_int, default=2)
+    parser.add_argument("--envelopes", type=positive_int, default=20000, help="in total, per run")
+    parser.add_argument("--runs", type=positive_int, default=3)
     args = parser.parse_args()
     batch = {"max_message_count": 500, "timeout": "2s"}
     with tempfile.TemporaryDirectory() as tmp, BenchNetwork(Path(tmp), peers=False, batch=batch) as net:

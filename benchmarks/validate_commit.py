@@ -28,6 +28,7 @@ from consortia import cryptogen
 from consortia.channelconfig.build import build_channel_config
 from consortia.channelconfig.bundle import ChannelBundle
 from consortia.channelconfig.genesis import genesis_block
+from consortia.cli.argtypes import positive_int
 from consortia.config.network import load_network
 from consortia.msp.layout import load_signing_identity
 from consortia.protoutil import block as blocks
@@ -97,12 +98,10 @@ def build_chain(crypto: Path, genesis: common_pb2.Block, count: int, size: int) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", type=int, default=20)
-    parser.add_argument("--block-size", type=int, default=100, help="transactions per block")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--blocks", type=positive_int, default=20)
+    parser.add_argument("--block-size", type=positive_int, default=100, help="transactions per block")
+    parser.add_argument("--runs", type=positive_int, default=3)
     args = parser.parse_args()
-    if min(args.blocks, args.block_size, args.runs) < 1:
-        parser.error("--blocks, --block-size and --runs must be at least 1")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         net = load_network(network(root))

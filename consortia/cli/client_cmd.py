@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from fabric_protos.common import common_pb2
 
+from consortia.cli.argtypes import block_number, positive_int, seconds
 from consortia.client import ChaincodeEvent, CommitError, EventStream, FileCheckpointer, Gateway, Timeouts, connect
 from consortia.client.errors import validation_code_name
 from consortia.config.network import Network, Organization, load_network
@@ -57,13 +58,13 @@ def register(nouns: Any) -> None:
     events = nouns.add_parser("events", help="print chaincode events, or blocks, as they commit")
     events.add_argument("channel", help="channel name")
     events.add_argument("--chaincode", help="print this chaincode's events (default: print blocks)")
-    events.add_argument("--from", dest="start", type=_block_number, metavar="BLOCK",
+    events.add_argument("--from", dest="start", type=block_number, metavar="BLOCK",
                         help="start at this block (default: the next commit for events, the newest block for blocks)")
-    events.add_argument("--limit", type=_positive_int, metavar="N", help="exit after N events or blocks")
+    events.add_argument("--limit", type=positive_int, metavar="N", help="exit after N events or blocks")
     events.add_argument("--checkpoint", metavar="FILE",
                         help="resume from the position saved in FILE, and save progress there")
     _connection_args(events)
-    events.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+    events.add_argument("--timeout", type=seconds, metavar="SECONDS",
                         help="give up (exit 1) if the stream has not ended within SECONDS (default: never)")
     events.set_defaults(handler=run_events)
 
@@ -76,7 +77,7 @@ def _call_args(parser: argparse.ArgumentParser) -> None:
     _connection_args(parser)
     parser.add_argument("--transient", action="append", default=[], metavar="KEY=VALUE",
                         help="private input, not recorded on the ledger (repeatable)")
-    parser.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds, metavar="SECONDS",
                         help="time limit of each gateway call (default: evaluate, endorse and submit 30 s, commit 60 s)")
 
 
@@ -105,34 +106,6 @@ def _connection_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-ca", metavar="FILE", help="TLS CA certificate of the peer (implies TLS)")
     parser.add_argument("--tls-cert", metavar="FILE", help="client TLS certificate (default with --tls: the user's)")
     parser.add_argument("--tls-key", metavar="FILE", help="client TLS key (default with --tls: the user's)")
-
-
-def _parse(text: str, convert: Callable[[str], float], expected: str) -> float:
-    try:
-        return convert(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
-
-
-def _positive_int(text: str) -> int:
-    value = int(_parse(text, int, "a whole number"))
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
-    return value
-
-
-def _block_number(text: str) -> int:
-    value = int(_parse(text, int, "a block number"))
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"block numbers start at 0, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = _parse(text, float, "a number of seconds")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
 
 
 # --- who connects where -------------------------------------------------------------

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from consortia.cli.argtypes import positive_int
 from consortia.config.network import Network, load_network
 from consortia.config.node import chaincode_log_dir
 from consortia.errors import ConfigError
@@ -68,20 +69,10 @@ def register(nouns: Any) -> None:
     logs.add_argument("--chaincode", metavar="NAME",
                       help="the log of the chaincode process the peer runs for NAME: its package label "
                            "(asset_1.0), or an unambiguous start of it")
-    logs.add_argument("-n", "--lines", type=_positive, metavar="LINES", help="only the last LINES lines")
+    logs.add_argument("-n", "--lines", type=positive_int, metavar="LINES", help="only the last LINES lines")
     logs.add_argument("-f", "--follow", action="store_true", help="then print what the node logs, as it comes, "
                                                                   "until Ctrl-C")
     logs.set_defaults(handler=run_logs)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
-    return value
 
 
 def dir_arg(parser: argparse.ArgumentParser) -> None:
