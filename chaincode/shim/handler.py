@@ -23,7 +23,6 @@ waiting call fails.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeAlias
@@ -39,6 +38,7 @@ from chaincode.shim.interfaces import (
 )
 from chaincode.shim.stub import ChaincodeStub
 from consortia.errors import ConsortiaError
+from consortia.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +53,16 @@ class Handler:
     def __init__(self, chaincode_id: str, chaincode: Chaincode, send: Callable[[Message], Awaitable[None]]) -> None:
         self.chaincode_id = chaincode_id
         self.chaincode = chaincode
-        self._send = send  # the stream's own write: only the writer task calls it, one message at a time
         # The transactions waiting for the peer's answer, by (channel, transaction id).
         self._waiting: dict[tuple[str, str], greenlet.greenlet] = {}
-        # Messages to the peer, written in order by one writer task.
-        self._outbox: collections.deque[Message] = collections.deque()
-        self._writer_idle: asyncio.Future[None] | None = None
+        self._outbox: Outbox[Message] = Outbox(send, self._write_failed)
         self._loop_greenlet: greenlet.greenlet | None = None  # where a waiting transaction hands control back
         self._closed = False
 
     async def chat(self, incoming: AsyncIterator[Message]) -> None:
         """Register, then serve the peer's messages until the stream ends."""
         self._loop_greenlet = greenlet.getcurrent()
-        writer = asyncio.create_task(self._write_outbox())
+        writer = asyncio.create_task(self._outbox.run())
         self._post(Message(type=Message.REGISTER,
                            payload=chaincode_pb2.ChaincodeID(name=self.chaincode_id).SerializeToString()))
         state = "created"
@@ -121,25 +118,12 @@ class Handler:
 
     def _post(self, message: Message) -> None:
         """Queue a message for the peer."""
-        self._outbox.append(message)
-        idle = self._writer_idle
-        if idle is not None and not idle.done():
-            idle.set_result(None)
+        self._outbox.post(message)
 
-    async def _write_outbox(self) -> None:
-        loop = asyncio.get_running_loop()
-        outbox = self._outbox
-        while True:
-            while outbox:
-                try:
-                    await self._send(outbox.popleft())
-                except Exception as exc:  # the stream is broken: nobody will answer
-                    log.warning("chaincode %s: writing to the peer failed: %s", self.chaincode_id, exc)
-                    self._close()
-                    return
-            self._writer_idle = loop.create_future()
-            await self._writer_idle
-            self._writer_idle = None
+    def _write_failed(self, exc: Exception) -> None:
+        """The stream is broken: nobody will answer."""
+        log.warning("chaincode %s: writing to the peer failed: %s", self.chaincode_id, exc)
+        self._close()
 
     # ----- transactions (each in its own greenlet) ------------------------------------
 

@@ -14,7 +14,6 @@ simulation (its writes count), on another channel it only reads.
 from __future__ import annotations
 
 import asyncio
-import collections
 import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -26,6 +25,7 @@ from fabric_protos.peer import chaincode_pb2, chaincode_shim_pb2, proposal_pb2
 from google.protobuf.message import DecodeError
 
 from consortia.errors import ConsortiaError
+from consortia.outbox import Outbox
 from peer.chaincode.collections import CollectionAccess
 from peer.endorser.simulator import RangeScan, TxSimulator
 from peer.ledger.queries import KV
@@ -64,22 +64,18 @@ class TxContext:
 
 class PeerChaincodeHandler:
     def __init__(self, send: Callable[[Message], Awaitable[None]], invoker: Invoker) -> None:
-        self._send = send  # the stream's own write: only the writer task calls it, one message at a time
         self._invoker = invoker
         self.chaincode_id = ""
         self._contexts: dict[tuple[str, str], TxContext] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
-        # Messages to the chaincode, written in order by one writer task: whoever sends
-        # never waits for the stream (a reply does not hold up reading the next request).
-        self._outbox: collections.deque[Message] = collections.deque()
-        self._writer_idle: asyncio.Future[None] | None = None
+        self._outbox: Outbox[Message] = Outbox(send, self._write_failed)
         self.registered = asyncio.Event()
         self.closed = asyncio.Event()
 
     async def serve(self, incoming: AsyncIterator[Message], on_register: Callable[[PeerChaincodeHandler], None]) -> None:
         """Take the chaincode's registration, then its messages, until the stream ends."""
-        writer = asyncio.create_task(self._write_outbox())
+        writer = asyncio.create_task(self._outbox.run())
         try:
             async for message in incoming:
                 kind = message.type
@@ -113,26 +109,12 @@ class PeerChaincodeHandler:
 
     def _post(self, message: Message) -> None:
         """Queue a message for the chaincode."""
-        self._outbox.append(message)
-        idle = self._writer_idle
-        if idle is not None and not idle.done():
-            idle.set_result(None)
+        self._outbox.post(message)
 
-    async def _write_outbox(self) -> None:
-        loop = asyncio.get_running_loop()
-        outbox = self._outbox
-        while True:
-            while outbox:
-                try:
-                    await self._send(outbox.popleft())
-                except Exception as exc:  # the stream is broken: no transaction on it can finish
-                    log.warning("chaincode %s: writing to the chaincode failed: %s", self.chaincode_id, exc)
-                    outbox.clear()
-                    self._disconnect()
-                    return
-            self._writer_idle = loop.create_future()
-            await self._writer_idle
-            self._writer_idle = None
+    def _write_failed(self, exc: Exception) -> None:
+        """The stream is broken: no transaction on it can finish."""
+        log.warning("chaincode %s: writing to the chaincode failed: %s", self.chaincode_id, exc)
+        self._disconnect()
 
     def _register(self, message: Message, on_register: Callable[[PeerChaincodeHandler], None]) -> None:
         if message.type != Message.REGISTER:

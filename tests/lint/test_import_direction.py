@@ -18,7 +18,8 @@ pytestmark = pytest.mark.lint
 
 NODES = ("peer", "orderer", "chaincode")
 # What chaincode may import from the kernel (grow this list deliberately).
-CHAINCODE_MAY_USE = ("consortia.errors", "consortia.types", "consortia.msp.identity", "consortia.grpcenv")
+CHAINCODE_MAY_USE = ("consortia.errors", "consortia.types", "consortia.msp.identity", "consortia.grpcenv",
+                     "consortia.outbox")
 
 
 def imports_of(path: Path) -> set[str]:
