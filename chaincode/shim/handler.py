@@ -63,8 +63,8 @@ class Handler:
         """Register, then serve the peer's messages until the stream ends."""
         self._loop_greenlet = greenlet.getcurrent()
         writer = asyncio.create_task(self._outbox.run())
-        self._post(Message(type=Message.REGISTER,
-                           payload=chaincode_pb2.ChaincodeID(name=self.chaincode_id).SerializeToString()))
+        self._outbox.post(Message(type=Message.REGISTER,
+                                  payload=chaincode_pb2.ChaincodeID(name=self.chaincode_id).SerializeToString()))
         state = "created"
         try:
             async for message in incoming:
@@ -116,10 +116,6 @@ class Handler:
 
     # ----- writing to the peer --------------------------------------------------------
 
-    def _post(self, message: Message) -> None:
-        """Queue a message for the peer."""
-        self._outbox.post(message)
-
     def _write_failed(self, exc: Exception) -> None:
         """The stream is broken: nobody will answer."""
         log.warning("chaincode %s: writing to the peer failed: %s", self.chaincode_id, exc)
@@ -143,7 +139,7 @@ class Handler:
             reply = Message(type=Message.ERROR, payload=f"chaincode failed: {exc}".encode(),
                             txid=message.txid, channel_id=message.channel_id)
         if not self._closed:
-            self._post(reply)
+            self._outbox.post(reply)
 
     def call(self, message: Message) -> Message:
         """Send a request for the running transaction and wait for the peer's answer."""
@@ -155,7 +151,7 @@ class Handler:
         key = (message.channel_id, message.txid)
         if self._waiting.setdefault(key, current) is not current:
             raise ChaincodeStubError(f"transaction {message.txid[:8]} already waits for the peer")
-        self._post(message)
+        self._outbox.post(message)
         answer = self._loop_greenlet.switch()
         if answer is None:
             raise ChaincodeStubError("the connection to the peer was lost")

@@ -107,10 +107,6 @@ class PeerChaincodeHandler:
             if context.done is not None and not context.done.done():
                 context.done.set_exception(ChaincodeCallError(f"chaincode {self.chaincode_id} disconnected"))
 
-    def _post(self, message: Message) -> None:
-        """Queue a message for the chaincode."""
-        self._outbox.post(message)
-
     def _write_failed(self, exc: Exception) -> None:
         """The stream is broken: no transaction on it can finish."""
         log.warning("chaincode %s: writing to the chaincode failed: %s", self.chaincode_id, exc)
@@ -127,8 +123,8 @@ class PeerChaincodeHandler:
             raise ChaincodeCallError("REGISTER names no chaincode")
         self.chaincode_id = chaincode_id.name
         on_register(self)
-        self._post(Message(type=Message.REGISTERED))
-        self._post(Message(type=Message.READY))
+        self._outbox.post(Message(type=Message.REGISTERED))
+        self._outbox.post(Message(type=Message.READY))
         self.registered.set()
         log.info("chaincode %s registered", self.chaincode_id)
 
@@ -144,8 +140,8 @@ class PeerChaincodeHandler:
         self._contexts[key] = context
         timer = asyncio.get_running_loop().call_later(timeout, _expire, done)
         try:
-            self._post(Message(type=kind, payload=spec_input.SerializeToString(), txid=context.tx_id,
-                               channel_id=context.channel_id, proposal=context.signed_proposal))
+            self._outbox.post(Message(type=kind, payload=spec_input.SerializeToString(), txid=context.tx_id,
+                                      channel_id=context.channel_id, proposal=context.signed_proposal))
             return await done
         except TimeoutError as exc:
             raise ChaincodeCallError(f"chaincode {self.chaincode_id} did not complete within {timeout:g}s") from exc
@@ -164,7 +160,7 @@ class PeerChaincodeHandler:
         except Exception as exc:
             reply = self._refusal(message, exc)
         if not self.closed.is_set():
-            self._post(reply)
+            self._outbox.post(reply)
 
     async def _serve_invoke(self, message: Message) -> None:
         context = self._contexts.get((message.channel_id, message.txid))
@@ -181,7 +177,7 @@ class PeerChaincodeHandler:
         except Exception as exc:
             reply = self._refusal(message, exc)
         if not self.closed.is_set():
-            self._post(reply)
+            self._outbox.post(reply)
 
     def _refusal(self, message: Message, exc: Exception) -> Message:
         """The ERROR answer to a request that could not be served."""
