@@ -4,7 +4,7 @@ load-generator processes submitting through consortia.client (its asyncio API).
     python benchmarks/e2e.py [--network network-config/two-orgs.yaml] [--duration 20]
                              [--clients 64] [--processes 2] [--window 4] [--keys 1000]
                              [--query-clients 16] [--runs 1] [--max-message-count N]
-                             [--pin-cpus]
+                             [--cpu-placement spread|none]
 
 The network (network-config/two-orgs.yaml): Org1 and Org2 with one peer each, one
 orderer, TLS on every node, the `counter` chaincode under AND('Org1MSP.peer',
@@ -25,9 +25,10 @@ node, the chaincode processes and the load generators spent per transaction and 
 query (what bounds throughput when every process shares two cores), the peak memory
 (VmHWM) of each node and of the chaincode processes, and how long `network up` took.
 
-`--pin-cpus` pins every node and chaincode process to one CPU once the network is up
-(benchmarks/placement.py), to measure what the kernel's own placement costs; the
-nodes never pin themselves.
+`network up` gives each node's process a CPU, and a peer's chaincode processes the next
+one (the network file's `cpu_placement: spread`, the default; consortia.cpus);
+`--cpu-placement none` leaves them all to the kernel, to compare. The load generators
+are not pinned.
 
 The load generators and query clients run gRPC as the nodes do (consortia.grpcenv:
 its transport setting, uvloop, and gRPC's poller thread in SCHED_BATCH); a client of
@@ -62,7 +63,7 @@ from consortia import grpcenv  # noqa: E402
 
 grpcenv.prefer_direct_io()  # the clients here run gRPC as the nodes do (see consortia.grpcenv): before it loads
 
-from benchmarks import placement, procstats  # noqa: E402
+from benchmarks import procstats  # noqa: E402
 from consortia.cli.argtypes import positive_int, seconds  # noqa: E402
 from consortia.client import aio  # noqa: E402
 from consortia.config.network import load_network  # noqa: E402
@@ -147,17 +148,23 @@ async def _load(spec: Target, clients: int, window: int, keys: int, start_at: fl
             return records, process_cpu() - cpu_at_start
 
 
-def with_batch_size(network_file: Path, count: int, directory: Path) -> Path:
-    """A copy of the network file in `directory` whose blocks hold at most `count`
-    transactions (chaincode paths made absolute, as they were relative to the original)."""
+def network_variant(network_file: Path, directory: Path, max_message_count: int | None,
+                    cpu_placement: str | None) -> Path:
+    """A copy of the network file in `directory` whose blocks hold at most
+    `max_message_count` transactions, and whose processes are placed as `cpu_placement`
+    says, where given (chaincode paths made absolute, as they were relative to the
+    original)."""
     spec = yaml.safe_load(network_file.read_text())
-    spec.setdefault("consensus", {}).setdefault("batch", {})["max_message_count"] = count
+    if max_message_count:
+        spec.setdefault("consensus", {}).setdefault("batch", {})["max_message_count"] = max_message_count
+    if cpu_placement:
+        spec["cpu_placement"] = cpu_placement
     for channel in spec.get("channels", []):
         for chaincode in channel.get("chaincodes", []):
             if "path" in chaincode:
                 chaincode["path"] = str((network_file.parent / chaincode["path"]).resolve())
     directory.mkdir(parents=True, exist_ok=True)
-    copy = directory / f"{network_file.stem}-batch{count}.yaml"
+    copy = directory / f"{network_file.stem}-variant.yaml"
     copy.write_text(yaml.safe_dump(spec, sort_keys=False))
     return copy
 
@@ -279,23 +286,20 @@ def main() -> int:
     parser.add_argument("--runs", type=positive_int, default=1)
     parser.add_argument("--max-message-count", type=positive_int, help="cut blocks at this many transactions instead")
     parser.add_argument("--dir", type=Path, help="network directory (default: a temporary one, removed after)")
-    parser.add_argument("--pin-cpus", action="store_true",
-                        help="pin each node and chaincode process to one CPU (see benchmarks/placement.py)")
+    parser.add_argument("--cpu-placement", choices=("spread", "none"),
+                        help="how network up places the processes on CPUs (default: as the network file says)")
     args = parser.parse_args()
 
     directory = args.dir or Path(tempfile.mkdtemp(prefix="consortia-e2e-"))
     network_file = args.network
-    if args.max_message_count:
-        network_file = with_batch_size(args.network, args.max_message_count, directory)
+    if args.max_message_count or args.cpu_placement:
+        network_file = network_variant(args.network, directory, args.max_message_count, args.cpu_placement)
     cli = [sys.executable, "-m", "consortia.cli.main"]
     started = time.monotonic()
     subprocess.run([*cli, "network", "up", str(network_file), "--dir", str(directory)], check=True,
                    stdout=subprocess.DEVNULL)
     up_seconds = time.monotonic() - started
     try:
-        if args.pin_cpus:
-            placed = placement.spread(node_pids(directory))
-            print("pinned: " + ", ".join(f"{name} on CPU {cpu}" for name, cpu in placed.items()), flush=True)
         spec = target(network_file, directory)
         results = []
         for run in range(1, args.runs + 1):
@@ -309,8 +313,8 @@ def main() -> int:
                        stdout=subprocess.DEVNULL)
     medians = {key: statistics.median(r[key] for r in results) for key in results[0]}
     batching = f", blocks of at most {args.max_message_count}" if args.max_message_count else ""
-    pinned = ", each process pinned to a CPU" if args.pin_cpus else ""
-    print(f"\n{args.network.name}{batching}{pinned}: {args.clients} clients x window {args.window} on {args.keys} keys, "
+    placement = f", cpu_placement {args.cpu_placement}" if args.cpu_placement else ""
+    print(f"\n{args.network.name}{batching}{placement}: {args.clients} clients x window {args.window} on {args.keys} keys, "
           f"{args.duration:g} s measured per run, {args.runs} run(s); medians:")
     print(f"  committed (valid) transactions/s  {medians['committed_tx_per_s']:8.0f}")
     print(f"  invalid (MVCC conflicts)/s        {medians['invalid_per_s']:8.0f}")

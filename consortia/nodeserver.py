@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from consortia import grpcenv
+from consortia import cpus, grpcenv
 from consortia.adminrpc import AdminGate
 from consortia.adminservice import AdminService, ChannelRegistry
 from consortia.config.node import NodeConfig
@@ -107,6 +107,13 @@ def main(
         print(f"error: {exc}", file=sys.stderr)
         return 1
     configure_logging(config.log_level)
+    if config.cpus:
+        try:
+            cpus.pin_process(config.cpus)
+        except OSError as exc:
+            log.error("cannot run on CPU %s: %s", cpus.describe(config.cpus), exc)
+            return 1
+        log.info("running on CPU %s", cpus.describe(config.cpus))
     try:
         grpcenv.run(run(config))
     except ConsortiaError as exc:

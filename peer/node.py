@@ -32,11 +32,11 @@ from peer.chaincode.tls import ChaincodeTLS
 from peer.channels import ChannelManager
 from peer.endorser.endorser import Endorser
 from peer.endorser.simulator import TxSimulator
-from peer.ledger.statedb import StateReader
 from peer.gateway.commits import CommitFinder
 from peer.gateway.connections import GrpcConnector
 from peer.gateway.gateway import Gateway, GatewayOptions
 from peer.gateway.registry import Registry
+from peer.ledger.statedb import StateReader
 from peer.lifecycle.definitions import Definitions
 from peer.lifecycle.scc import Lifecycle
 from peer.lifecycle.store import PackageStore
@@ -146,7 +146,8 @@ async def run(config: PeerNodeConfig) -> None:
         listen(chaincode_server, config.chaincode_listen,
                chaincode_tls.listener_credentials() if chaincode_tls is not None else None)
         servers.add_server(chaincode_server)
-    launcher = ChaincodeLauncher(registry, config.chaincode_listen, chaincode_log_dir(config.data_dir), chaincode_tls)
+    launcher = ChaincodeLauncher(registry, config.chaincode_listen, chaincode_log_dir(config.data_dir), chaincode_tls,
+                                 cpus=config.chaincode_cpus)
 
     def run_committed_chaincodes() -> None:
         """Run the packages this org chose for the committed definitions of every channel."""

@@ -19,6 +19,9 @@
 `tls` applies to every node `consortia network up` starts: each serves with the TLS
 certificate of its `tls/` folder (server authentication only; clients trust the
 org's TLS CA), and `false` runs the whole network in plaintext.
+`cpu_placement: spread` (the default) has `network up` give each node's process a CPU of
+this machine, in turn, and a peer's chaincode processes the next one (consortia.cpus
+says why); `none` leaves every process to the kernel's placement.
 `proposal_time_window` (default 15m) is how far from its clock a peer accepts a
 proposal's timestamp; `0` switches the check off, for replaying dated scenarios.
 
@@ -196,6 +199,8 @@ class Network:
     # How far a proposal's timestamp may be from an endorsing peer's clock (chaincode
     # reads time from it); 0 switches the check off, to replay dated scenarios.
     proposal_time_window: Duration = Duration(15 * 60 * 1000)
+    # How `network up` places the processes on this machine's CPUs (consortia.cpus).
+    cpu_placement: Literal["spread", "none"] = "spread"
     orderer: OrdererOrganization = field(default_factory=OrdererOrganization)
     consensus: Consensus = field(default_factory=Consensus)
     channels: list[Channel] = field(default_factory=list)

@@ -12,6 +12,9 @@
       root_cert: .../tls/ca.crt     # the CA of cert (peers: launched chaincode checks the peer with it)
       client_auth: false            # mutual TLS: clients must present a certificate
       client_root_cas: [.../tls/ca.crt]
+    cpus: [1]                       # Linux: this process's CPUs (default: any; see consortia.cpus)
+    chaincode_cpus: [0]             # peers: the CPUs of the chaincode processes it launches
+                                    #   (default: the peer's own)
 
 Paths are relative to the file. `load_orderer_config` validates everything up front,
 so a node refuses to start on a mistake instead of failing later.
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from consortia import cpus as cpu_sets
 from consortia.config.schema import Duration, Problems, load
 from consortia.errors import PolicySyntaxError
 from consortia.policy import parse_signature_policy
@@ -62,6 +66,9 @@ class NodeConfig:
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # How far a request's timestamp may be from this node's clock.
     time_window: Duration = Duration(15 * 60 * 1000)
+    # The CPUs the node's process runs on, every thread of it (Linux); empty: wherever
+    # the kernel puts them. `network up` sets it (consortia.cpus says why).
+    cpus: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,8 @@ class PeerNodeConfig(NodeConfig):
     chaincodes: list[ChaincodeDeployment] = field(default_factory=list)
     # How long one chaincode invocation may take.
     execute_timeout: Duration = Duration(30_000)
+    # The CPUs of the chaincode processes the peer launches; empty: the peer's own.
+    chaincode_cpus: list[int] = field(default_factory=list)
     # Proposals whose timestamp is further than this from the peer's clock are refused
     # (chaincode reads time from the proposal); 0 switches the check off.
     proposal_time_window: Duration = Duration(15 * 60 * 1000)
@@ -160,6 +169,23 @@ def _check_common(config: NodeConfig, problems: Problems) -> None:
     if not (config.msp_dir / "signcerts").is_dir():
         problems.add("msp_dir", f"{config.msp_dir} is not an MSP folder with signcerts/ (run consortia crypto generate)")
     _check_tls(config.tls, problems)
+    _check_cpus(config.cpus, "cpus", problems)
+
+
+def _check_cpus(cpus: list[int], field_path: str, problems: Problems) -> None:
+    """CPUs this machine lets the node use, each once."""
+    if not cpus:
+        return
+    if not cpu_sets.supported():
+        problems.add(field_path, "choosing CPUs needs Linux; leave it out on this platform")
+        return
+    if len(set(cpus)) < len(cpus):
+        problems.add(field_path, f"lists a CPU twice: {cpus}")
+    usable = cpu_sets.available()
+    missing = sorted(set(cpus) - set(usable))
+    if missing:
+        problems.add(field_path, f"CPU {cpu_sets.describe(missing)} not available to this process "
+                                 f"(it may use {cpu_sets.describe(usable)})")
 
 
 def load_orderer_config(path: str | Path) -> OrdererNodeConfig:
@@ -169,6 +195,7 @@ def load_orderer_config(path: str | Path) -> OrdererNodeConfig:
 
 def _check_peer(config: PeerNodeConfig, problems: Problems) -> None:
     _check_common(config, problems)
+    _check_cpus(config.chaincode_cpus, "chaincode_cpus", problems)
     if config.external_address is not None:
         _check_address(config.external_address, "external_address", problems)
     if config.chaincode_listen is not None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from consortia import cpus
 from consortia.config.network import Network, NodePorts
 from consortia.cryptogen import ADMIN, CryptoLayout
 from consortia.errors import ConsortiaError
@@ -268,9 +269,22 @@ def require_state(dirs: NetworkDir) -> State:
 # --- node configuration -----------------------------------------------------------------
 
 
-def node_config(network: Network, crypto: CryptoLayout, spec: NodeSpec, node_dir: NodeDir) -> dict[str, Any]:
+def cpu_placement(network: Network, specs: list[NodeSpec]) -> dict[str, tuple[int, int | None]]:
+    """The CPUs of each node's process and of a peer's chaincode processes, by node
+    name; empty when the network leaves placement to the kernel, or the platform cannot
+    choose (consortia.cpus). The nodes take their turns in name order, so that the same
+    network on the same machine always gets the same placement."""
+    if network.cpu_placement == "none":
+        return {}
+    ordered = sorted(specs, key=lambda spec: spec.name)
+    return cpus.spread([(spec.name, spec.kind == "peer") for spec in ordered], cpus.available())
+
+
+def node_config(network: Network, crypto: CryptoLayout, spec: NodeSpec, node_dir: NodeDir,
+                placement: tuple[int, int | None] | None = None) -> dict[str, Any]:
     """The YAML document of a node's configuration (consortia/config/node.py), with
-    paths relative to the file."""
+    paths relative to the file; `placement`: the CPU of its process, and of its
+    chaincode processes."""
 
     def rel(path: Path) -> str:
         return _relative(path, node_dir.root)
@@ -296,4 +310,8 @@ def node_config(network: Network, crypto: CryptoLayout, spec: NodeSpec, node_dir
         config["external_address"] = spec.address
         config["chaincode_listen"] = spec.chaincode_address
         config["proposal_time_window"] = int(network.proposal_time_window)
+    if placement is not None:
+        config["cpus"] = [placement[0]]
+        if placement[1] is not None:
+            config["chaincode_cpus"] = [placement[1]]
     return config

@@ -44,6 +44,7 @@ from consortia.network.layout import (
     NodeRecord,
     NodeSpec,
     State,
+    cpu_placement,
     host_port,
     node_config,
     node_records,
@@ -121,8 +122,9 @@ async def up(network_file: Path, dirs: NetworkDir, report: Report, *, start_time
     with _locked(dirs):
         write_state(dirs, state)
         _make_material(network, dirs, report)
+        placement = cpu_placement(network, specs)
         for spec in specs:
-            _write_node_config(network, dirs, spec)
+            _write_node_config(network, dirs, spec, placement.get(spec.name))
         write_profile(dirs.profile, connection_profile(network, dirs.crypto))
         report(f"wrote {plural(len(specs), 'node configuration')} and the connection profile {dirs.profile}")
         started: dict[str, subprocess.Popen[bytes]] = {}
@@ -203,10 +205,11 @@ def _make_material(network: Network, dirs: NetworkDir, report: Report) -> None:
         report("genesis blocks in place")
 
 
-def _write_node_config(network: Network, dirs: NetworkDir, spec: NodeSpec) -> None:
+def _write_node_config(network: Network, dirs: NetworkDir, spec: NodeSpec,
+                       placement: tuple[int, int | None] | None) -> None:
     node = dirs.node(spec.name)
     node.data.mkdir(parents=True, exist_ok=True)
-    config = node_config(network, cryptogen.CryptoLayout(dirs.crypto, network), spec, node)
+    config = node_config(network, cryptogen.CryptoLayout(dirs.crypto, network), spec, node, placement)
     tmp = node.config.with_name(node.config.name + ".tmp")
     tmp.write_text(f"# Written by `consortia network up` from {network.name}; rewritten on every up.\n"
                    + yaml.safe_dump(config, sort_keys=False))

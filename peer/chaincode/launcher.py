@@ -5,7 +5,8 @@ A chaincode with a package folder runs as a process the peer starts
 chaincode listener; if it dies, it is started again after a growing pause, and it is
 stopped with the peer. A chaincode-as-a-service is dialled by the peer, and dialled
 again whenever the connection drops. Output of launched chaincodes goes to
-`<data_dir>/chaincode/<name>.log`. With TLS, see peer.chaincode.tls.
+`<data_dir>/chaincode/<name>.log`. With TLS, see peer.chaincode.tls. With the peer's
+`chaincode_cpus`, the processes it starts run on those CPUs (consortia.cpus).
 
 Chaincodes come from two places: the deployments of the peer's configuration, started
 once, and the installed packages that committed definitions call for, which
@@ -21,11 +22,14 @@ import logging
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import grpc
 from fabric_protos.peer import chaincode_shim_pb2_grpc
 
+from consortia import cpus
 from consortia.config.node import ChaincodeDeployment
 from consortia.grpcutil import channel
 from consortia.lifecycle.package import CANNOT_START, CCAAS, ChaincodePackage
@@ -48,8 +52,9 @@ RETIRE_AFTER = 10.0
 
 class ChaincodeLauncher:
     def __init__(self, registry: ChaincodeRegistry, peer_address: str | None, log_dir: Path,
-                 tls: ChaincodeTLS | None = None) -> None:
+                 tls: ChaincodeTLS | None = None, cpus: Sequence[int] = ()) -> None:
         self.registry = registry
+        self.cpus = tuple(cpus)  # for the processes it starts; empty: the peer's own
         self.peer_address = peer_address
         self.log_dir = log_dir
         self.tls = tls
@@ -100,6 +105,12 @@ class ChaincodeLauncher:
             self._tasks.append(task)  # stopped with the peer if it stops first
             asyncio.get_running_loop().call_later(RETIRE_AFTER, task.cancel)
 
+    def _popen(self, command: list[str], output: IO[bytes]) -> subprocess.Popen[bytes]:
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(command, stdout=output, stderr=output)
+
+        return cpus.start_on(self.cpus, start) if self.cpus else start()
+
     @staticmethod
     def _log_name(chaincode_id: str) -> str:
         label, _, digest = chaincode_id.partition(":")
@@ -120,7 +131,7 @@ class ChaincodeLauncher:
         try:
             while True:
                 with open(log_file, "ab") as output:
-                    child = _Child(subprocess.Popen(command, stdout=output, stderr=output))
+                    child = _Child(self._popen(command, output))
                 self._processes[name] = child
                 log.info("started chaincode %s (pid %d) from %s", name, child.process.pid, path)
                 started = asyncio.get_running_loop().time()

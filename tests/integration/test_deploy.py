@@ -6,7 +6,9 @@ upgrade; a chaincode-as-a-service package; and the definitions and state survivi
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from consortia import cpus
 from tests.support.contracts import write_versioned_contract
 from tests.support.processes import cli, free_port_block, free_ports, kill_all
 
@@ -66,6 +69,40 @@ def test_up_deployed_the_network_files_chaincode(net: Path) -> None:
     committed = json.loads(ok(net, "chaincode", "querycommitted", "--channel", "ch1", "--org", "Org1", "--json"))
     (asset,) = committed["chaincode_definitions"]
     assert (asset["name"], asset["version"], asset["sequence"]) == ("asset", "1.0", 1)
+
+
+def cpus_of(pid: int) -> set[frozenset[int]]:
+    """The CPU sets of every thread of `pid`."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError, FileNotFoundError):
+            found.add(frozenset(os.sched_getaffinity(int(task.name))))
+    return found
+
+
+def children_of(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    children.append(int(entry.name))
+    return children
+
+
+@pytest.mark.skipif(not cpus.supported(), reason="choosing CPUs needs Linux")
+def test_each_node_runs_on_its_cpu_and_a_peer_s_chaincode_on_the_next(net: Path) -> None:
+    """`cpu_placement: spread`, the default: every thread of a node on one CPU."""
+    nodes = json.loads(ok(net, "network", "status", "--json"))["nodes"]
+    names = sorted(node["name"] for node in nodes)
+    expected = cpus.spread([(name, name.startswith("peer")) for name in names], cpus.available())
+    for node in nodes:
+        node_cpu, chaincode_cpu = expected[node["name"]]
+        assert cpus_of(node["pid"]) == {frozenset({node_cpu})}, node["name"]
+        if chaincode_cpu is not None:
+            (chaincode,) = children_of(node["pid"])  # the asset contract
+            assert cpus_of(chaincode) == {frozenset({chaincode_cpu})}, f"{node['name']}'s chaincode"
 
 
 def test_package_install_approve_commit_upgrade(net: Path) -> None:

@@ -3,6 +3,7 @@ when the file loads, each problem named with its line and field."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +75,17 @@ def test_service_tls_root_needs_an_address_an_existing_file_and_peer_tls(tmp_pat
 def test_missing_tls_root_cert_file_is_named(tmp_path: Path) -> None:
     found = problems(write(tmp_path, tls={**TLS, "root_cert": "nope.crt"}))
     assert any("tls.root_cert: file" in p and "nope.crt does not exist" in p for p in found)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="choosing CPUs needs Linux")
+def test_cpus_must_be_this_machine_s_each_once(tmp_path: Path) -> None:
+    mine = sorted(os.sched_getaffinity(0))
+    config = load_peer_config(write(tmp_path, cpus=[mine[0]], chaincode_cpus=[mine[-1]]))
+    assert (config.cpus, config.chaincode_cpus) == ([mine[0]], [mine[-1]])
+    assert load_peer_config(write(tmp_path)).cpus == []  # by default: wherever the kernel puts it
+    absent = mine[-1] + 1000
+    found = problems(write(tmp_path, cpus=[absent], chaincode_cpus=[mine[0], mine[0]]))
+    assert any(f"cpus: CPU {absent} not available to this process (it may use " in p for p in found)
+    assert any("chaincode_cpus: lists a CPU twice" in p for p in found)
+    found = problems(write(tmp_path, cpus=["first"]))
+    assert any("cpus[0]" in p and "integer" in p for p in found)

@@ -3,11 +3,13 @@ configurations the nodes accept, and state.json."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
+from consortia import cpus
 from consortia.config.network import Network, NodePorts, load_network
 from consortia.config.node import load_orderer_config, load_peer_config
 from consortia.config.schema import Duration
@@ -17,6 +19,7 @@ from consortia.network.layout import (
     NetworkDirError,
     NodeRecord,
     State,
+    cpu_placement,
     node_config,
     node_records,
     node_specs,
@@ -124,6 +127,30 @@ def test_without_tls_the_nodes_run_plaintext(made: tuple[Network, NetworkDir]) -
     config = node_config(plain, CryptoLayout(dirs.crypto, plain), node_specs(plain)[1], dirs.node("x"))
     assert "tls" not in config
     assert all(r.tls_ca is None for r in node_records(plain, dirs))
+
+
+@pytest.mark.skipif(not cpus.supported(), reason="choosing CPUs needs Linux")
+def test_each_node_gets_a_cpu_and_a_peer_s_chaincode_the_next(made: tuple[Network, NetworkDir],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    network, dirs = made
+    monkeypatch.setattr(cpus, "available", lambda: [0, 1])
+    placement = cpu_placement(network, node_specs(network))
+    assert placement == {"orderer0.orderer.example.com": (0, None), "peer0.org1.example.com": (1, 0)}
+    peer_spec = node_specs(network)[1]
+    config = node_config(network, CryptoLayout(dirs.crypto, network), peer_spec, dirs.node(peer_spec.name),
+                         placement[peer_spec.name])
+    assert (config["cpus"], config["chaincode_cpus"]) == ([1], [0])
+    # The file the peer reads carries them (both CPUs exist on any machine with two).
+    if {0, 1} <= set(os.sched_getaffinity(0)):
+        path = _write(network, dirs, 1)
+        path.write_text(yaml.safe_dump(config))
+        loaded = load_peer_config(path)
+        assert (loaded.cpus, loaded.chaincode_cpus) == ([1], [0])
+    # `none` leaves the processes to the kernel: nothing in the node files.
+    kernel = Network(name=network.name, organizations=network.organizations, base_port=network.base_port,
+                     cpu_placement="none", orderer=network.orderer, channels=network.channels)
+    assert cpu_placement(kernel, node_specs(kernel)) == {}
+    assert "cpus" not in node_config(kernel, CryptoLayout(dirs.crypto, kernel), peer_spec, dirs.node(peer_spec.name))
 
 
 def test_state_round_trips_and_names_each_node_s_admin_and_tls_ca(made: tuple[Network, NetworkDir]) -> None:
