@@ -15,7 +15,8 @@ A peer's chaincode processes take another CPU than their peer's when there is on
 peer and its chaincode answer each other several times a transaction, and on one CPU
 each answer waits for the other process to be scheduled.
 
-Nothing here but the standard library: nodes pin themselves before gRPC is set up.
+A node pins itself as it starts (consortia.nodeserver), every thread it already has
+included; a peer starts its chaincode processes on their CPUs (peer.chaincode.launcher).
 """
 
 from __future__ import annotations
