@@ -147,7 +147,7 @@ async def run(config: PeerNodeConfig) -> None:
                chaincode_tls.listener_credentials() if chaincode_tls is not None else None)
         servers.add_server(chaincode_server)
     launcher = ChaincodeLauncher(registry, config.chaincode_listen, chaincode_log_dir(config.data_dir), chaincode_tls,
-                                 cpus=config.chaincode_cpus)
+                                 chaincode_cpus=config.chaincode_cpus)
 
     def run_committed_chaincodes() -> None:
         """Run the packages this org chose for the committed definitions of every channel."""

@@ -52,9 +52,9 @@ RETIRE_AFTER = 10.0
 
 class ChaincodeLauncher:
     def __init__(self, registry: ChaincodeRegistry, peer_address: str | None, log_dir: Path,
-                 tls: ChaincodeTLS | None = None, cpus: Sequence[int] = ()) -> None:
+                 tls: ChaincodeTLS | None = None, chaincode_cpus: Sequence[int] = ()) -> None:
         self.registry = registry
-        self.cpus = tuple(cpus)  # for the processes it starts; empty: the peer's own
+        self.chaincode_cpus = tuple(chaincode_cpus)  # for the processes it starts; empty: the peer's own
         self.peer_address = peer_address
         self.log_dir = log_dir
         self.tls = tls
@@ -109,7 +109,7 @@ class ChaincodeLauncher:
         def start() -> subprocess.Popen[bytes]:
             return subprocess.Popen(command, stdout=output, stderr=output)
 
-        return cpus.start_on(self.cpus, start) if self.cpus else start()
+        return cpus.start_on(self.chaincode_cpus, start) if self.chaincode_cpus else start()
 
     @staticmethod
     def _log_name(chaincode_id: str) -> str:
